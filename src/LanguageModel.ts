@@ -1,0 +1,65 @@
+/**
+ * The neutral provider interface. A provider offers two primitives, `create` (one JSON response) and
+ * `stream` (events, with the moment the response begins separate from its completion), so providers
+ * swap by swapping one layer: the simulator, the Anthropic API, or a user's own.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { MessagesRequest } from "./Prompt.js"
+import type { ProviderError } from "./ProviderError.js"
+import { ConnectionError } from "./ProviderError.js"
+import type { Response, StreamEvent, Usage } from "./Response.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LanguageModelService {
+  /** a short name for reports: `simulated`, `anthropic`, ... */
+  readonly provider: string
+  /** one request, one JSON response (supports `max_tokens: 0`) */
+  readonly create: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
+  /** a streamed request: `Begun` (with the cache usage) first, then deltas, then `Completed` */
+  readonly stream: (request: MessagesRequest) => Stream.Stream<StreamEvent, ProviderError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class LanguageModel extends Context.Tag("effect-prompt-cache/LanguageModel")<
+  LanguageModel,
+  LanguageModelService
+>() {}
+
+/**
+ * Runs a streamed request to completion, calling `onBegun` the moment the response begins (the cache
+ * is readable from then on). Fails with a `ConnectionError` if the stream ends without completing.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const streamToResponse = <E, R>(
+  stream: Stream.Stream<StreamEvent, ProviderError>,
+  onBegun: (usage: Usage) => Effect.Effect<void, E, R>
+): Effect.Effect<Response, ProviderError | E, R> =>
+  stream.pipe(
+    Stream.runFoldEffect(Option.none<Response>(), (acc, event) => {
+      switch (event._tag) {
+        case "Begun":
+          return Effect.as(onBegun(event.usage), acc)
+        case "TextDelta":
+          return Effect.succeed(acc)
+        case "Completed":
+          return Effect.succeed(Option.some(event.response))
+      }
+    }),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new ConnectionError({ detail: "the stream ended before the message was complete" })),
+      onSome: Effect.succeed
+    }))
+  )

@@ -1,0 +1,185 @@
+/**
+ * The price table: per model, base input and output prices per million tokens, the cache multipliers,
+ * and the minimum cacheable prefix. One data module, dated, overridable by users.
+ *
+ * Figures read on 2026-11-26 from `shared/reference/prompt-caching.md` (Anthropic's pricing and
+ * prompt-caching pages, 2026 copies). Models whose minimum or price is not confirmed (Sonnet 5.x,
+ * Opus 5.x, Haiku 5.5, Mythos) are not priced here: add them with {@link layer}.
+ *
+ * Costs are computed in micro-dollars: tokens × (USD per million tokens) = µUSD.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { Usage } from "./Response.js"
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const PRICES_READ_ON = "2026-11-26"
+
+/**
+ * Multipliers of the base input price.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const Multipliers = {
+  write5m: 1.25,
+  write1h: 2,
+  read: 0.1,
+  input: 1
+} as const
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelPrice = Schema.Struct({
+  /** USD per million input tokens */
+  input: Schema.Number.pipe(Schema.nonNegative()),
+  /** USD per million output tokens */
+  output: Schema.Number.pipe(Schema.nonNegative()),
+  /** minimum cacheable prefix, in tokens */
+  minCacheableTokens: Schema.Int.pipe(Schema.positive())
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ModelPrice = typeof ModelPrice.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PriceTable = Schema.Record({ key: Schema.String, value: ModelPrice })
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type PriceTable = typeof PriceTable.Type
+
+const opus45: ModelPrice = { input: 5, output: 25, minCacheableTokens: 4096 }
+const opus4: ModelPrice = { input: 15, output: 75, minCacheableTokens: 1024 }
+const sonnet: ModelPrice = { input: 3, output: 15, minCacheableTokens: 1024 }
+
+/**
+ * The built-in table, keyed by model id without its date suffix.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTable: PriceTable = {
+  "claude-opus-4-7": opus45,
+  "claude-opus-4-6": opus45,
+  "claude-opus-4-5": opus45,
+  "claude-opus-4-1": opus4,
+  "claude-opus-4-0": opus4,
+  "claude-opus-4": opus4,
+  "claude-sonnet-4-6": { ...sonnet, minCacheableTokens: 2048 },
+  "claude-sonnet-4-5": sonnet,
+  "claude-sonnet-4-0": sonnet,
+  "claude-sonnet-4": sonnet,
+  "claude-3-7-sonnet": sonnet,
+  "claude-haiku-4-5": { input: 1, output: 5, minCacheableTokens: 4096 },
+  "claude-3-5-haiku": { input: 0.8, output: 4, minCacheableTokens: 2048 },
+  "claude-3-haiku": { input: 0.25, output: 1.25, minCacheableTokens: 2048 }
+}
+
+/**
+ * The table key of a model id: dated ids (`claude-sonnet-4-5-20250929`) and `-latest` aliases map to
+ * their base id.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const canonicalModel = (model: string): string => model.replace(/-(\d{8}|latest)$/, "")
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const lookup = (table: PriceTable, model: string): Option.Option<ModelPrice> =>
+  Option.fromNullable(table[model] ?? table[canonicalModel(model)])
+
+/**
+ * Cost of a usage in micro-dollars, with the 5m/1h split priced separately.
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const costMicros = (usage: Usage, price: ModelPrice): number =>
+  price.input * (
+    usage.input * Multipliers.input +
+    usage.cacheCreation5m * Multipliers.write5m +
+    usage.cacheCreation1h * Multipliers.write1h +
+    usage.cacheRead * Multipliers.read
+  ) + price.output * usage.output
+
+/**
+ * What the same call would cost with no caching at all: every prompt token at the base input price.
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const noCacheCostMicros = (usage: Usage, price: ModelPrice): number =>
+  price.input * (usage.input + usage.cacheCreation5m + usage.cacheCreation1h + usage.cacheRead) +
+  price.output * usage.output
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const microsToUsd = (micros: number): number => micros / 1_000_000
+
+/**
+ * The message that tells a user how to price an unknown model.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const unknownModelWarning = (model: string): string =>
+  `no price for model "${model}": its cost is reported as unknown. Add it with Pricing.layer({ "${model}": { input, output, minCacheableTokens } }) or --prices FILE`
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PricingService {
+  readonly table: PriceTable
+  readonly lookup: (model: string) => Option.Option<ModelPrice>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Pricing extends Context.Tag("effect-prompt-cache/Pricing")<Pricing, PricingService>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (overrides: PriceTable = {}): PricingService => {
+  const table = { ...defaultTable, ...overrides }
+  return { table, lookup: (model) => lookup(table, model) }
+}
+
+/**
+ * The built-in table, extended or overridden by `overrides`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (overrides: PriceTable = {}): Layer.Layer<Pricing> => Layer.succeed(Pricing, make(overrides))
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDefault: Layer.Layer<Pricing> = layer()

@@ -1,0 +1,146 @@
+/**
+ * Normalized usage and responses, and the events of a streamed response.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * Token usage of one call, split by how each token is billed. Total prompt tokens =
+ * `input + cacheCreation5m + cacheCreation1h + cacheRead`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Usage = Schema.Struct({
+  /** plain input: the tokens after the last breakpoint (or all, when nothing is cached) */
+  input: Schema.Number,
+  cacheCreation5m: Schema.Number,
+  cacheCreation1h: Schema.Number,
+  cacheRead: Schema.Number,
+  output: Schema.Number
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Usage = typeof Usage.Type
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const emptyUsage: Usage = { input: 0, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 0, output: 0 }
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const cacheCreation = (u: Usage): number => u.cacheCreation5m + u.cacheCreation1h
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const promptTokens = (u: Usage): number => u.input + u.cacheCreation5m + u.cacheCreation1h + u.cacheRead
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  input: a.input + b.input,
+  cacheCreation5m: a.cacheCreation5m + b.cacheCreation5m,
+  cacheCreation1h: a.cacheCreation1h + b.cacheCreation1h,
+  cacheRead: a.cacheRead + b.cacheRead,
+  output: a.output + b.output
+})
+
+/**
+ * The usage object as the Anthropic API reports it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApiUsage {
+  readonly input_tokens: number
+  readonly output_tokens: number
+  readonly cache_creation_input_tokens?: number | null | undefined
+  readonly cache_read_input_tokens?: number | null | undefined
+  readonly cache_creation?: {
+    readonly ephemeral_5m_input_tokens?: number | null | undefined
+    readonly ephemeral_1h_input_tokens?: number | null | undefined
+  } | null | undefined
+}
+
+/**
+ * Reads the API's usage. When the 5m/1h split is missing, all creation tokens count as 5m.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const fromApiUsage = (u: ApiUsage): Usage => {
+  const creation = u.cache_creation_input_tokens ?? 0
+  const h1 = u.cache_creation?.ephemeral_1h_input_tokens ?? 0
+  const m5 = u.cache_creation?.ephemeral_5m_input_tokens ?? (creation - h1)
+  return {
+    input: u.input_tokens ?? 0,
+    cacheCreation5m: m5,
+    cacheCreation1h: h1,
+    cacheRead: u.cache_read_input_tokens ?? 0,
+    output: u.output_tokens ?? 0
+  }
+}
+
+/**
+ * Writes usage in the API's shape.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const toApiUsage = (u: Usage) => ({
+  input_tokens: u.input,
+  cache_creation_input_tokens: u.cacheCreation5m + u.cacheCreation1h,
+  cache_read_input_tokens: u.cacheRead,
+  cache_creation: { ephemeral_5m_input_tokens: u.cacheCreation5m, ephemeral_1h_input_tokens: u.cacheCreation1h },
+  output_tokens: u.output
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Response = Schema.Struct({
+  id: Schema.String,
+  model: Schema.String,
+  content: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  stopReason: Schema.NullOr(Schema.String),
+  usage: Usage,
+  requestId: Schema.optional(Schema.String)
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Response = typeof Response.Type
+
+/**
+ * The concatenated text of a response.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const text = (response: Response): string =>
+  response.content.filter((b) => b.type === "text").map((b) => String(b.text)).join("")
+
+/**
+ * Events of a streamed response. `Begun` is the API's `message_start`: the response has begun, the
+ * cache entries this request writes are now readable, and the cache usage is already known.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamEvent =
+  | { readonly _tag: "Begun"; readonly id: string; readonly model: string; readonly usage: Usage }
+  | { readonly _tag: "TextDelta"; readonly text: string }
+  | { readonly _tag: "Completed"; readonly response: Response }

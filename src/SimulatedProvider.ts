@@ -1,0 +1,325 @@
+/**
+ * An in-process provider that behaves like the Anthropic Messages API's prompt cache: prefix order
+ * tools → system → messages, explicit and automatic breakpoints, the 20-position lookback, writes only
+ * at breakpoints, per-model minimum cacheable length, 5m/1h TTLs refreshed on read, entries readable
+ * only once the writing request's response has begun, `max_tokens: 0` warm calls, the API's validation
+ * errors, a latency model on Effect's `Clock`, seeded fault injection and a log of every call.
+ *
+ * It provides {@link LanguageModel} and {@link Simulator} (the inspection API). Under `TestClock` its
+ * latency costs no wall time.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { CacheStore, commit, plan } from "./internal/simCache.js"
+import type { LanguageModelService } from "./LanguageModel.js"
+import { LanguageModel } from "./LanguageModel.js"
+import { breakpoints, positions, totalTokens } from "./Prefix.js"
+import type { PriceTable } from "./Pricing.js"
+import { defaultTable, lookup } from "./Pricing.js"
+import type { MessagesRequest } from "./Prompt.js"
+import { violations } from "./PromptValidation.js"
+import type { ProviderError } from "./ProviderError.js"
+import { ConnectionError, NotFound, Overloaded, RateLimited, ServerError, Timeout } from "./ProviderError.js"
+import type { Response, StreamEvent, Usage } from "./Response.js"
+
+/**
+ * Latency model: time to first token = `baseMs` + `uncachedMsPer1k` × uncached input (plain input and
+ * cache writes, in thousands of tokens) + `cachedMsPer1k` × cache reads; then `outputMsPerToken` per
+ * generated token. The defaults reproduce Anthropic's published figures: a 100k-token prompt takes
+ * 11.5 s to first token uncached and 2.4 s cached; a 10k-token prompt 1.6 s uncached.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LatencyModel {
+  readonly baseMs: number
+  readonly uncachedMsPer1k: number
+  readonly cachedMsPer1k: number
+  readonly outputMsPerToken: number
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultLatency: LatencyModel = { baseMs: 500, uncachedMsPer1k: 110, cachedMsPer1k: 19, outputMsPerToken: 15 }
+
+/**
+ * A latency model where everything is instant (for overhead benchmarks).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const zeroLatency: LatencyModel = { baseMs: 0, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
+
+/**
+ * Seeded fault injection: each rate is the probability that one call fails that way.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Faults {
+  readonly seed?: number | undefined
+  /** 429 with `retry-after` */
+  readonly rateLimited?: number | undefined
+  /** 529 */
+  readonly overloaded?: number | undefined
+  /** 500 */
+  readonly serverError?: number | undefined
+  /** connection reset after the response has begun (mid-stream) */
+  readonly connectionReset?: number | undefined
+  /** the request times out before the response begins */
+  readonly timeout?: number | undefined
+  /** the `retry-after` a 429 carries (default 1,000 ms) */
+  readonly retryAfterMs?: number | undefined
+  /** how long a timed-out request hangs before failing (default 10,000 ms) */
+  readonly timeoutMs?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulatorConfig {
+  readonly latency?: Partial<LatencyModel> | undefined
+  /** models the simulator knows, with their minimum cacheable length (default: the price table) */
+  readonly models?: PriceTable | undefined
+  /** tokens generated for a request (capped by its `max_tokens`); default 100 */
+  readonly outputTokens?: ((request: MessagesRequest) => number) | undefined
+  readonly faults?: Faults | undefined
+  /** positions a read walks back from a breakpoint (default 20) */
+  readonly lookbackBlocks?: number | undefined
+  /** bound on stored cache entries, least recently used first out (default 100,000) */
+  readonly maxEntries?: number | undefined
+}
+
+/**
+ * One call as the simulator saw it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallRecord {
+  readonly id: string
+  readonly requestId: string
+  readonly model: string
+  readonly maxTokens: number
+  readonly streamed: boolean
+  readonly promptTokens: number
+  readonly startedAt: number
+  begunAt: number | undefined
+  completedAt: number | undefined
+  usage: Usage | undefined
+  outcome: "pending" | "success" | "interrupted" | ProviderError["_tag"]
+}
+
+/**
+ * The inspection API of the simulator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulatorService {
+  /** every call so far, in arrival order */
+  readonly calls: Effect.Effect<ReadonlyArray<CallRecord>>
+  /** live cache entries */
+  readonly cacheSize: Effect.Effect<number>
+  /** forget every cache entry (a cold cache), keeping the call log */
+  readonly flushCache: Effect.Effect<void>
+  /** count_tokens as the simulator counts */
+  readonly countTokens: (request: MessagesRequest) => number
+  /** one call, with the request id the simulator assigns (used by the HTTP server) */
+  readonly createWithId: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Simulator extends Context.Tag("effect-prompt-cache/Simulator")<Simulator, SimulatorService>() {}
+
+/** mulberry32: a small seeded PRNG, so fault sequences are reproducible */
+const prng = (seed: number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+type Fault = "rateLimited" | "overloaded" | "serverError" | "connectionReset" | "timeout"
+
+const FILLER = "The quick brown fox jumps over the lazy dog. "
+
+/**
+ * Builds a simulator.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: SimulatorConfig = {}) =>
+  Effect.sync(() => {
+    const latency: LatencyModel = { ...defaultLatency, ...config.latency }
+    const models = config.models ?? defaultTable
+    const lookback = config.lookbackBlocks ?? 20
+    const outputTokens = config.outputTokens ?? (() => 100)
+    const faults = config.faults ?? {}
+    const random = prng(faults.seed ?? 1)
+    const store = new CacheStore(config.maxEntries ?? 100_000)
+    const log: Array<CallRecord> = []
+    let counter = 0
+
+    const drawFault = (): Fault | undefined => {
+      const order: ReadonlyArray<Fault> = ["rateLimited", "overloaded", "serverError", "connectionReset", "timeout"]
+      if (order.every((f) => (faults[f] ?? 0) <= 0)) return undefined
+      let u = random()
+      for (const f of order) {
+        const rate = faults[f] ?? 0
+        if (u < rate) return f
+        u -= rate
+      }
+      return undefined
+    }
+
+    const faultError = (fault: Fault, requestId: string): ProviderError => {
+      switch (fault) {
+        case "rateLimited":
+          return new RateLimited({
+            detail: "Number of request tokens has exceeded your per-minute rate limit (simulated)",
+            requestId,
+            retryAfterMs: faults.retryAfterMs ?? 1000
+          })
+        case "overloaded":
+          return new Overloaded({ detail: "Overloaded (simulated)", requestId })
+        case "serverError":
+          return new ServerError({ detail: "Internal server error (simulated)", requestId, status: 500 })
+        case "connectionReset":
+          return new ConnectionError({ detail: "socket hang up: connection reset mid-stream (simulated)", requestId })
+        case "timeout":
+          return new Timeout({ detail: "request timed out (simulated)", requestId })
+      }
+    }
+
+    const sleepMs = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
+
+    /**
+     * Runs one call; `emit` receives the Begun and Completed events in order (for streams).
+     */
+    const run = (
+      request: MessagesRequest,
+      streamed: boolean,
+      emit: (event: StreamEvent) => Effect.Effect<void>
+    ): Effect.Effect<Response, ProviderError> =>
+      Effect.gen(function*() {
+        const n = ++counter
+        const id = `msg_sim_${n.toString().padStart(6, "0")}`
+        const requestId = `req_sim_${n.toString().padStart(6, "0")}`
+        const found = violations(request)
+        if (found.length > 0) return yield* Effect.fail(found[0]!)
+        const price = lookup(models, request.model)
+        if (Option.isNone(price)) {
+          return yield* Effect.fail(new NotFound({ detail: `model: ${request.model}`, requestId }))
+        }
+        const all = positions(request)
+        const startedAt = yield* Clock.currentTimeMillis
+        const record: CallRecord = {
+          id,
+          requestId,
+          model: request.model,
+          maxTokens: request.max_tokens,
+          streamed,
+          promptTokens: totalTokens(all),
+          startedAt,
+          begunAt: undefined,
+          completedAt: undefined,
+          usage: undefined,
+          outcome: "pending"
+        }
+        log.push(record)
+        const fault = drawFault()
+        const cachePlan = plan(store, all, breakpoints(request, all), startedAt, price.value.minCacheableTokens, lookback)
+        const u = cachePlan.usage
+        const work = Effect.gen(function*() {
+          if (fault !== undefined && fault !== "connectionReset") {
+            yield* sleepMs(fault === "timeout" ? faults.timeoutMs ?? 10_000 : latency.baseMs)
+            return yield* Effect.fail(faultError(fault, requestId))
+          }
+          const uncached = u.input + u.cacheCreation5m + u.cacheCreation1h
+          yield* sleepMs(
+            latency.baseMs + (latency.uncachedMsPer1k * uncached + latency.cachedMsPer1k * u.cacheRead) / 1000
+          )
+          const begunAt = yield* Clock.currentTimeMillis
+          commit(store, cachePlan, startedAt, begunAt)
+          record.begunAt = begunAt
+          const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
+          yield* emit({ _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } })
+          if (fault === "connectionReset") return yield* Effect.fail(faultError(fault, requestId))
+          yield* sleepMs(latency.outputMsPerToken * output)
+          const usage: Usage = { ...u, output }
+          const text = output === 0 ? "" : FILLER.repeat(Math.ceil((output * 4) / FILLER.length)).slice(0, output * 4)
+          const response: Response = {
+            id,
+            model: request.model,
+            content: output === 0 ? [] : [{ type: "text", text }],
+            stopReason: request.max_tokens === 0 || output === request.max_tokens ? "max_tokens" : "end_turn",
+            usage,
+            requestId
+          }
+          if (output > 0) yield* emit({ _tag: "TextDelta", text })
+          yield* emit({ _tag: "Completed", response })
+          record.completedAt = yield* Clock.currentTimeMillis
+          record.usage = usage
+          record.outcome = "success"
+          return response
+        })
+        return yield* work.pipe(
+          Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),
+          Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
+        )
+      })
+
+    const create = (request: MessagesRequest) => run(request, false, () => Effect.void)
+
+    const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
+      Stream.asyncPush<StreamEvent, ProviderError>((emit) =>
+        run(request, true, (event) => Effect.sync(() => emit.single(event))).pipe(
+          Effect.matchEffect({
+            onFailure: (e) => Effect.sync(() => emit.fail(e)),
+            onSuccess: () => Effect.sync(() => emit.end())
+          }),
+          Effect.forkScoped
+        )
+      )
+
+    const model: LanguageModelService = { provider: "simulated", create, stream }
+    const inspect: SimulatorService = {
+      calls: Effect.sync(() => log.slice()),
+      cacheSize: Effect.sync(() => store.entries.size),
+      flushCache: Effect.sync(() => store.entries.clear()),
+      countTokens: (request) => totalTokens(positions(request)),
+      createWithId: create
+    }
+    return { model, inspect }
+  })
+
+/**
+ * The simulator as the {@link LanguageModel}, with its inspection API.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (config: SimulatorConfig = {}): Layer.Layer<LanguageModel | Simulator> =>
+  Layer.effectContext(
+    Effect.map(make(config), ({ inspect, model }) =>
+      Context.make(LanguageModel, model).pipe(Context.add(Simulator, inspect)))
+  )

@@ -1,0 +1,28 @@
+import type { Message, MessagesRequest } from "../src/Prompt.js"
+
+/** deterministic filler text of about `tokens` estimated tokens (4 characters a token) */
+export const textOfTokens = (tokens: number, salt = "x"): string => {
+  const unit = `${salt} lorem ipsum dolor sit amet consectetur `
+  return unit.repeat(Math.ceil((tokens * 4) / unit.length)).slice(0, tokens * 4)
+}
+
+export const MODEL = "claude-sonnet-4-5"
+
+/** a request whose system prompt (~`systemTokens`) carries the breakpoint, plus a short user prompt */
+export const sharedPrefixRequest = (
+  systemTokens: number,
+  prompt: string,
+  options: { maxTokens?: number; ttl?: "5m" | "1h"; model?: string } = {}
+): MessagesRequest => ({
+  model: options.model ?? MODEL,
+  max_tokens: options.maxTokens ?? 200,
+  system: [{
+    type: "text",
+    text: textOfTokens(systemTokens),
+    cache_control: options.ttl === undefined ? { type: "ephemeral" } : { type: "ephemeral", ttl: options.ttl }
+  }],
+  messages: [{ role: "user", content: prompt }]
+})
+
+export const user = (text: string): Message => ({ role: "user", content: [{ type: "text", text }] })
+export const assistant = (text: string): Message => ({ role: "assistant", content: [{ type: "text", text }] })
