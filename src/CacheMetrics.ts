@@ -1,0 +1,413 @@
+/**
+ * What was written, what was read, what it cost and what it would have cost otherwise — for warm calls
+ * and real requests separately.
+ *
+ * Two views of the same records:
+ * - Effect `Metric`s (module-level constants, tagged only from small fixed sets: `call`, `model`,
+ *   token `kind`, error tag, skip reason, prune rule), process-wide, exported as Prometheus text;
+ * - a per-run accumulator behind the {@link CacheMetrics} service, whose {@link CacheMetrics.snapshot}
+ *   is a plain JSON summary: several runs in one process never mix.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as Option from "effect/Option"
+import * as Pricing from "./Pricing.js"
+import type { ProviderErrorTag } from "./ProviderError.js"
+import type { Usage } from "./Response.js"
+import { emptyUsage, promptTokens } from "./Response.js"
+
+/**
+ * `warm`: a `max_tokens: 0` call made to establish or refresh a cache entry. `request`: a real one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CallKind = "warm" | "request"
+
+/**
+ * Why a warm call was not made.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SkipReason = "known_warm" | "below_minimum" | "single_request" | "warming_off" | "no_breakpoint"
+
+// ---------------------------------------------------------------------------------------------------
+// Process-wide Effect metrics
+// ---------------------------------------------------------------------------------------------------
+
+/** @since 0.1.0 @category metrics */
+export const callsTotal = Metric.counter("epc_calls_total", { description: "provider calls that succeeded" })
+/** @since 0.1.0 @category metrics */
+export const cacheHitsTotal = Metric.counter("epc_cache_hits_total", { description: "calls that read the cache" })
+/** @since 0.1.0 @category metrics */
+export const cacheMissesTotal = Metric.counter("epc_cache_misses_total", {
+  description: "calls that read nothing from the cache"
+})
+/** @since 0.1.0 @category metrics */
+export const tokensTotal = Metric.counter("epc_tokens_total", {
+  description: "tokens by kind: input, cache_write_5m, cache_write_1h, cache_read, output"
+})
+/** @since 0.1.0 @category metrics */
+export const costMicrosTotal = Metric.counter("epc_cost_microdollars_total", {
+  description: "cost in millionths of a USD, from the price table"
+})
+/** @since 0.1.0 @category metrics */
+export const retriesTotal = Metric.counter("epc_retries_total", { description: "retries, by error tag" })
+/** @since 0.1.0 @category metrics */
+export const failuresTotal = Metric.counter("epc_failures_total", {
+  description: "calls that failed after their retries, by error tag"
+})
+/** @since 0.1.0 @category metrics */
+export const skippedWarmsTotal = Metric.counter("epc_skipped_warms_total", { description: "warm calls not made, by reason" })
+/** @since 0.1.0 @category metrics */
+export const prunedTokensTotal = Metric.counter("epc_pruned_tokens_total", { description: "tokens pruned, by rule" })
+
+const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
+/** @since 0.1.0 @category metrics */
+export const timeToBegunMs = Metric.histogram(
+  "epc_time_to_response_begun_ms",
+  latencyBoundaries,
+  "time from sending to the response having begun (cache readable), ms"
+)
+/** @since 0.1.0 @category metrics */
+export const latencyMs = Metric.histogram("epc_latency_ms", latencyBoundaries, "total call latency, ms")
+
+// ---------------------------------------------------------------------------------------------------
+// Snapshot
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Figures of one call kind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface KindSnapshot {
+  readonly count: number
+  readonly cacheHits: number
+  readonly cacheMisses: number
+  /** calls with a cache read / calls */
+  readonly hitRateByCalls: number
+  /** read / (read + write + input) */
+  readonly hitRateByTokens: number
+  readonly inputTokens: number
+  readonly cacheCreationInputTokens: number
+  readonly cacheCreation5mInputTokens: number
+  readonly cacheCreation1hInputTokens: number
+  readonly cacheReadInputTokens: number
+  readonly outputTokens: number
+  /** null when some call's model has no price (see `warnings`) */
+  readonly costUsd: number | null
+  /** the same calls with no caching: every prompt token at the base input price */
+  readonly noCacheCostUsd: number | null
+  readonly retries: number
+  readonly failures: number
+  readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly max: number | null }
+  readonly timeToBegunMs: { readonly p50: number | null; readonly p95: number | null }
+}
+
+/**
+ * A plain, JSON-serializable summary of one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly calls: { readonly warm: KindSnapshot; readonly request: KindSnapshot }
+  readonly totals: KindSnapshot
+  readonly totalCostUsd: number | null
+  readonly noCacheCostUsd: number | null
+  /** noCacheCostUsd − totalCostUsd */
+  readonly savingsUsd: number | null
+  /** savings as a share of the no-cache cost */
+  readonly savingsRatio: number | null
+  readonly retries: Readonly<Record<string, number>>
+  readonly failures: Readonly<Record<string, number>>
+  readonly skippedWarms: Readonly<Record<string, number>>
+  readonly prunedTokens: Readonly<Record<string, number>>
+  readonly warnings: ReadonlyArray<string>
+}
+
+interface KindState {
+  count: number
+  hits: number
+  usage: Usage
+  costMicros: number
+  noCacheMicros: number
+  unpriced: number
+  retries: number
+  failures: number
+  latencies: Array<number>
+  begun: Array<number>
+}
+
+const emptyKind = (): KindState => ({
+  count: 0,
+  hits: 0,
+  usage: emptyUsage,
+  costMicros: 0,
+  noCacheMicros: 0,
+  unpriced: 0,
+  retries: 0,
+  failures: 0,
+  latencies: [],
+  begun: []
+})
+
+const percentile = (sorted: ReadonlyArray<number>, q: number): number | null =>
+  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
+
+const round = (usd: number) => Math.round(usd * 1e9) / 1e9
+
+const summarize = (k: KindState): KindSnapshot => {
+  const u = k.usage
+  const prompt = promptTokens(u)
+  const lat = k.latencies.slice().sort((a, b) => a - b)
+  const begun = k.begun.slice().sort((a, b) => a - b)
+  return {
+    count: k.count,
+    cacheHits: k.hits,
+    cacheMisses: k.count - k.hits,
+    hitRateByCalls: k.count === 0 ? 0 : k.hits / k.count,
+    hitRateByTokens: prompt === 0 ? 0 : u.cacheRead / prompt,
+    inputTokens: u.input,
+    cacheCreationInputTokens: u.cacheCreation5m + u.cacheCreation1h,
+    cacheCreation5mInputTokens: u.cacheCreation5m,
+    cacheCreation1hInputTokens: u.cacheCreation1h,
+    cacheReadInputTokens: u.cacheRead,
+    outputTokens: u.output,
+    costUsd: k.unpriced > 0 ? null : round(Pricing.microsToUsd(k.costMicros)),
+    noCacheCostUsd: k.unpriced > 0 ? null : round(Pricing.microsToUsd(k.noCacheMicros)),
+    retries: k.retries,
+    failures: k.failures,
+    latencyMs: { p50: percentile(lat, 0.5), p95: percentile(lat, 0.95), max: lat.length === 0 ? null : lat[lat.length - 1]! },
+    timeToBegunMs: { p50: percentile(begun, 0.5), p95: percentile(begun, 0.95) }
+  }
+}
+
+const merge = (a: KindState, b: KindState): KindState => ({
+  count: a.count + b.count,
+  hits: a.hits + b.hits,
+  usage: {
+    input: a.usage.input + b.usage.input,
+    cacheCreation5m: a.usage.cacheCreation5m + b.usage.cacheCreation5m,
+    cacheCreation1h: a.usage.cacheCreation1h + b.usage.cacheCreation1h,
+    cacheRead: a.usage.cacheRead + b.usage.cacheRead,
+    output: a.usage.output + b.usage.output
+  },
+  costMicros: a.costMicros + b.costMicros,
+  noCacheMicros: a.noCacheMicros + b.noCacheMicros,
+  unpriced: a.unpriced + b.unpriced,
+  retries: a.retries + b.retries,
+  failures: a.failures + b.failures,
+  latencies: [...a.latencies, ...b.latencies],
+  begun: [...a.begun, ...b.begun]
+})
+
+// ---------------------------------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * One successful call, as the metrics record it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallRecord {
+  readonly call: CallKind
+  readonly model: string
+  readonly usage: Usage
+  readonly latencyMs: number
+  /** when the response began (the cache became readable); absent when unknown */
+  readonly timeToBegunMs?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CacheMetricsService {
+  readonly recordCall: (record: CallRecord) => Effect.Effect<void>
+  readonly recordRetry: (call: CallKind, error: ProviderErrorTag) => Effect.Effect<void>
+  readonly recordFailure: (call: CallKind, error: ProviderErrorTag) => Effect.Effect<void>
+  readonly recordSkippedWarm: (reason: SkipReason) => Effect.Effect<void>
+  readonly recordPruned: (rule: string, tokens: number) => Effect.Effect<void>
+  readonly snapshot: Effect.Effect<Snapshot>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class CacheMetrics extends Context.Tag("effect-prompt-cache/CacheMetrics")<CacheMetrics, CacheMetricsService>() {}
+
+const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by)
+
+/**
+ * A fresh accumulator for one run. Needs {@link Pricing.Pricing}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const pricing = yield* Pricing.Pricing
+  const kinds: Record<CallKind, KindState> = { warm: emptyKind(), request: emptyKind() }
+  const retries = new Map<string, number>()
+  const failures = new Map<string, number>()
+  const skipped = new Map<string, number>()
+  const pruned = new Map<string, number>()
+  const warnings = new Set<string>()
+
+  const recordCall = (r: CallRecord) =>
+    Effect.suspend(() => {
+      const k = kinds[r.call]
+      const model = Pricing.canonicalModel(r.model)
+      const price = pricing.lookup(r.model)
+      const cost = Option.map(price, (p) => Pricing.costMicros(r.usage, p))
+      k.count++
+      if (r.usage.cacheRead > 0) k.hits++
+      k.usage = {
+        input: k.usage.input + r.usage.input,
+        cacheCreation5m: k.usage.cacheCreation5m + r.usage.cacheCreation5m,
+        cacheCreation1h: k.usage.cacheCreation1h + r.usage.cacheCreation1h,
+        cacheRead: k.usage.cacheRead + r.usage.cacheRead,
+        output: k.usage.output + r.usage.output
+      }
+      if (Option.isSome(price)) {
+        k.costMicros += cost.pipe(Option.getOrElse(() => 0))
+        k.noCacheMicros += Pricing.noCacheCostMicros(r.usage, price.value)
+      } else {
+        k.unpriced++
+        warnings.add(Pricing.unknownModelWarning(r.model))
+      }
+      k.latencies.push(r.latencyMs)
+      if (r.timeToBegunMs !== undefined) k.begun.push(r.timeToBegunMs)
+      const tagged = (m: Metric.Metric.Counter<number>) =>
+        m.pipe(Metric.tagged("call", r.call), Metric.tagged("model", model))
+      const tokens = (kind: string, n: number) =>
+        n > 0 ? Metric.incrementBy(tagged(tokensTotal).pipe(Metric.tagged("kind", kind)), n) : Effect.void
+      return Effect.all([
+        Metric.increment(tagged(callsTotal)),
+        Metric.increment(tagged(r.usage.cacheRead > 0 ? cacheHitsTotal : cacheMissesTotal)),
+        tokens("input", r.usage.input),
+        tokens("cache_write_5m", r.usage.cacheCreation5m),
+        tokens("cache_write_1h", r.usage.cacheCreation1h),
+        tokens("cache_read", r.usage.cacheRead),
+        tokens("output", r.usage.output),
+        Option.isSome(cost) ? Metric.incrementBy(tagged(costMicrosTotal), cost.value) : Effect.void,
+        Metric.update(timeToBegunMs.pipe(Metric.tagged("call", r.call)), r.timeToBegunMs ?? r.latencyMs),
+        Metric.update(latencyMs.pipe(Metric.tagged("call", r.call)), r.latencyMs)
+      ], { discard: true })
+    })
+
+  const service: CacheMetricsService = {
+    recordCall,
+    recordRetry: (call, error) =>
+      Effect.suspend(() => {
+        kinds[call].retries++
+        bump(retries, error)
+        return Metric.increment(Metric.tagged(Metric.tagged(retriesTotal, "call", call), "error", error))
+      }),
+    recordFailure: (call, error) =>
+      Effect.suspend(() => {
+        kinds[call].failures++
+        bump(failures, error)
+        return Metric.increment(Metric.tagged(Metric.tagged(failuresTotal, "call", call), "error", error))
+      }),
+    recordSkippedWarm: (reason) =>
+      Effect.suspend(() => {
+        bump(skipped, reason)
+        return Metric.increment(Metric.tagged(skippedWarmsTotal, "reason", reason))
+      }),
+    recordPruned: (rule, tokens) =>
+      Effect.suspend(() => {
+        bump(pruned, rule, tokens)
+        return Metric.incrementBy(Metric.tagged(prunedTokensTotal, "rule", rule), tokens)
+      }),
+    snapshot: Effect.sync(() => {
+      const warm = summarize(kinds.warm)
+      const request = summarize(kinds.request)
+      const totals = summarize(merge(kinds.warm, kinds.request))
+      const savings = totals.costUsd === null || totals.noCacheCostUsd === null
+        ? null
+        : round(totals.noCacheCostUsd - totals.costUsd)
+      return {
+        calls: { warm, request },
+        totals,
+        totalCostUsd: totals.costUsd,
+        noCacheCostUsd: totals.noCacheCostUsd,
+        savingsUsd: savings,
+        savingsRatio: savings === null || totals.noCacheCostUsd === null || totals.noCacheCostUsd === 0
+          ? null
+          : savings / totals.noCacheCostUsd,
+        retries: Object.fromEntries(retries),
+        failures: Object.fromEntries(failures),
+        skippedWarms: Object.fromEntries(skipped),
+        prunedTokens: Object.fromEntries(pruned),
+        warnings: [...warnings]
+      }
+    })
+  }
+  return service
+})
+
+/**
+ * Metrics scoped to one run: each build of this layer starts from zero.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<CacheMetrics, never, Pricing.Pricing> = Layer.effect(CacheMetrics, make)
+
+// ---------------------------------------------------------------------------------------------------
+// Prometheus
+// ---------------------------------------------------------------------------------------------------
+
+const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
+const labels = (tags: ReadonlyArray<{ key: string; value: string }>, extra: Record<string, string> = {}) => {
+  const all = [...tags.map((t) => [t.key, t.value] as const).sort(([a], [b]) => a.localeCompare(b)), ...Object.entries(extra)]
+  return all.length === 0 ? "" : `{${all.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
+}
+const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : "-Inf")
+
+/**
+ * The process-wide `epc_*` metrics in the Prometheus text exposition format (version 0.0.4).
+ *
+ * @since 0.1.0
+ * @category export
+ */
+export const prometheus: Effect.Effect<string> = Effect.map(Metric.snapshot, (pairs) => {
+  const byName = new Map<string, { type: string; help: string; lines: Array<string> }>()
+  for (const pair of pairs) {
+    const key = pair.metricKey
+    if (!key.name.startsWith("epc_")) continue
+    const state = pair.metricState as unknown as Record<string, unknown>
+    const tags = key.tags as ReadonlyArray<{ key: string; value: string }>
+    const help = Option.getOrElse(key.description, () => key.name)
+    if ("buckets" in state) {
+      const entry = byName.get(key.name) ?? { type: "histogram", help, lines: [] }
+      for (const [le, count] of state.buckets as ReadonlyArray<readonly [number, number]>) {
+        entry.lines.push(`${key.name}_bucket${labels(tags, { le: num(le) })} ${count}`)
+      }
+      entry.lines.push(`${key.name}_sum${labels(tags)} ${state.sum}`)
+      entry.lines.push(`${key.name}_count${labels(tags)} ${state.count}`)
+      byName.set(key.name, entry)
+    } else if ("count" in state) {
+      const entry = byName.get(key.name) ?? { type: "counter", help, lines: [] }
+      entry.lines.push(`${key.name}${labels(tags)} ${state.count}`)
+      byName.set(key.name, entry)
+    }
+  }
+  const out: Array<string> = []
+  for (const [name, { help, lines, type }] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines.sort())
+  }
+  return out.join("\n") + "\n"
+})

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as Pricing from "../src/Pricing.js"
+import type { Usage } from "../src/Response.js"
+
+const usage: Usage = { input: 1000, cacheCreation5m: 2000, cacheCreation1h: 3000, cacheRead: 10000, output: 500 }
+
+describe("Pricing", () => {
+  // hand-computed: input×1 + 5m×1.25 + 1h×2 + read×0.1 = 1000 + 2500 + 6000 + 1000 = 10,500 input-price units
+  const cases: ReadonlyArray<readonly [string, number]> = [
+    ["claude-sonnet-4-5", 3 * 10_500 + 15 * 500],
+    ["claude-sonnet-4-5-20250929", 3 * 10_500 + 15 * 500],
+    ["claude-3-7-sonnet-latest", 3 * 10_500 + 15 * 500],
+    ["claude-opus-4-5", 5 * 10_500 + 25 * 500],
+    ["claude-opus-4-7", 5 * 10_500 + 25 * 500],
+    ["claude-opus-4-1", 15 * 10_500 + 75 * 500],
+    ["claude-haiku-4-5", 1 * 10_500 + 5 * 500],
+    ["claude-3-5-haiku", 0.8 * 10_500 + 4 * 500],
+    ["claude-3-haiku", 0.25 * 10_500 + 1.25 * 500]
+  ]
+  for (const [model, micros] of cases) {
+    it(`prices every usage field for ${model}`, () => {
+      const price = Pricing.lookup(Pricing.defaultTable, model)
+      expect(price._tag).toBe("Some")
+      if (price._tag === "Some") expect(Pricing.costMicros(usage, price.value)).toBeCloseTo(micros, 6)
+    })
+  }
+
+  it("a 1h write costs 2×, a 5m write 1.25×, a read 0.1× of the input price", () => {
+    const sonnet = Pricing.defaultTable["claude-sonnet-4-5"]!
+    const one = (u: Partial<Usage>) =>
+      Pricing.microsToUsd(Pricing.costMicros({ input: 0, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 0, output: 0, ...u }, sonnet))
+    expect(one({ cacheCreation1h: 1_000_000 })).toBeCloseTo(6, 9)
+    expect(one({ cacheCreation5m: 1_000_000 })).toBeCloseTo(3.75, 9)
+    expect(one({ cacheRead: 1_000_000 })).toBeCloseTo(0.3, 9)
+    expect(one({ input: 1_000_000 })).toBeCloseTo(3, 9)
+    expect(one({ output: 1_000_000 })).toBeCloseTo(15, 9)
+  })
+
+  it("no-cache counterfactual prices every prompt token at the base input price", () => {
+    expect(Pricing.noCacheCostMicros(usage, Pricing.defaultTable["claude-sonnet-4-5"]!)).toBe(3 * 16_000 + 15 * 500)
+  })
+
+  it("minimum cacheable lengths follow the documented table", () => {
+    const min = (m: string) => Pricing.defaultTable[m]!.minCacheableTokens
+    expect(min("claude-opus-4-5")).toBe(4096)
+    expect(min("claude-haiku-4-5")).toBe(4096)
+    expect(min("claude-sonnet-4-6")).toBe(2048)
+    expect(min("claude-3-5-haiku")).toBe(2048)
+    expect(min("claude-sonnet-4-5")).toBe(1024)
+    expect(min("claude-opus-4-1")).toBe(1024)
+  })
+})
+
+const metricsLayer = (overrides: Pricing.PriceTable = {}) =>
+  CacheMetrics.layer.pipe(Layer.provide(Pricing.layer(overrides)))
+
+describe("CacheMetrics", () => {
+  it.effect("a warm call and its requests land in their own series", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({
+        call: "warm",
+        model: "claude-sonnet-4-5",
+        usage: { input: 4, cacheCreation5m: 5000, cacheCreation1h: 0, cacheRead: 0, output: 0 },
+        latencyMs: 1050
+      })
+      for (let i = 0; i < 3; i++) {
+        yield* m.recordCall({
+          call: "request",
+          model: "claude-sonnet-4-5",
+          usage: { input: 6, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 5000, output: 100 },
+          latencyMs: 2100 + i,
+          timeToBegunMs: 600
+        })
+      }
+      const s = yield* m.snapshot
+      expect(s.calls.warm.count).toBe(1)
+      expect(s.calls.warm.cacheMisses).toBe(1)
+      expect(s.calls.warm.cacheCreation5mInputTokens).toBe(5000)
+      expect(s.calls.warm.costUsd).toBeCloseTo((3 * (4 + 6250)) / 1e6, 9)
+      expect(s.calls.request.count).toBe(3)
+      expect(s.calls.request.cacheHits).toBe(3)
+      expect(s.calls.request.hitRateByCalls).toBe(1)
+      expect(s.calls.request.hitRateByTokens).toBeCloseTo(5000 / 5006, 9)
+      expect(s.calls.request.costUsd).toBeCloseTo((3 * 3 * (6 + 500) + 3 * 15 * 100) / 1e6, 9)
+      expect(s.totals.count).toBe(4)
+      expect(s.totals.hitRateByTokens).toBeCloseTo(15000 / (5004 + 3 * 5006), 9)
+      expect(s.noCacheCostUsd).toBeCloseTo((3 * (5004 + 3 * 5006) + 15 * 300) / 1e6, 9)
+      expect(s.savingsUsd).toBeCloseTo(s.noCacheCostUsd! - s.totalCostUsd!, 9)
+      expect(s.calls.request.latencyMs.p50).toBe(2101)
+      expect(s.calls.request.timeToBegunMs.p50).toBe(600)
+    }).pipe(Effect.provide(metricsLayer())))
+
+  it.effect("an unknown model is never priced at zero: cost unknown, with a warning naming it", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-5-1", usage, latencyMs: 1 })
+      const s = yield* m.snapshot
+      expect(s.totalCostUsd).toBeNull()
+      expect(s.calls.request.costUsd).toBeNull()
+      expect(s.warnings.join("\n")).toContain("claude-sonnet-5-1")
+      expect(s.warnings.join("\n")).toContain("Pricing.layer")
+    }).pipe(Effect.provide(metricsLayer())))
+
+  it.effect("user overrides price a new model", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-5-1", usage, latencyMs: 1 })
+      const s = yield* m.snapshot
+      expect(s.totalCostUsd).toBeCloseTo((2 * 10_500 + 10 * 500) / 1e6, 9)
+      expect(s.warnings).toEqual([])
+    }).pipe(Effect.provide(metricsLayer({ "claude-sonnet-5-1": { input: 2, output: 10, minCacheableTokens: 1024 } }))))
+
+  it.effect("the snapshot round-trips through JSON", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "request", model: "claude-opus-4-5", usage, latencyMs: 10 })
+      yield* m.recordRetry("request", "Overloaded")
+      yield* m.recordFailure("warm", "Timeout")
+      yield* m.recordSkippedWarm("single_request")
+      yield* m.recordPruned("deduplication", 1234)
+      const s = yield* m.snapshot
+      expect(JSON.parse(JSON.stringify(s))).toEqual(s)
+      expect(s.retries).toEqual({ Overloaded: 1 })
+      expect(s.calls.request.retries).toBe(1)
+      expect(s.failures).toEqual({ Timeout: 1 })
+      expect(s.skippedWarms).toEqual({ single_request: 1 })
+      expect(s.prunedTokens).toEqual({ deduplication: 1234 })
+    }).pipe(Effect.provide(metricsLayer())))
+
+  it.effect("two concurrent runs in one process do not mix", () =>
+    Effect.gen(function*() {
+      const run = (n: number, model: string) =>
+        Effect.gen(function*() {
+          const m = yield* CacheMetrics.CacheMetrics
+          yield* Effect.forEach(
+            Array.from({ length: n }),
+            () => Effect.andThen(Effect.yieldNow(), m.recordCall({ call: "request", model, usage, latencyMs: 5 })),
+            { concurrency: "unbounded" }
+          )
+          return yield* m.snapshot
+        }).pipe(Effect.provide(metricsLayer()))
+      const [a, b] = yield* Effect.all([run(7, "claude-sonnet-4-5"), run(11, "claude-opus-4-5")], { concurrency: 2 })
+      expect(a.calls.request.count).toBe(7)
+      expect(b.calls.request.count).toBe(11)
+      expect(a.totalCostUsd).toBeCloseTo((7 * (3 * 10_500 + 15 * 500)) / 1e6, 9)
+      expect(b.totalCostUsd).toBeCloseTo((11 * (5 * 10_500 + 25 * 500)) / 1e6, 9)
+    }))
+
+  it.effect("Prometheus text carries the call kind and token kind, never an unbounded tag", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "warm", model: "claude-haiku-4-5-20251001", usage, latencyMs: 80 })
+      const text = yield* CacheMetrics.prometheus
+      expect(text).toContain("# TYPE epc_calls_total counter")
+      expect(text).toMatch(/epc_calls_total\{call="warm",model="claude-haiku-4-5"\} \d+/)
+      expect(text).toMatch(/epc_tokens_total\{call="warm",kind="cache_write_1h",model="claude-haiku-4-5"\} \d+/)
+      expect(text).toContain("# TYPE epc_latency_ms histogram")
+      expect(text).toMatch(/epc_latency_ms_bucket\{call="warm",le="100"\} \d+/)
+      expect(text).not.toMatch(/msg_|req_|[0-9a-f]{64}/)
+    }).pipe(Effect.provide(metricsLayer())))
+})
