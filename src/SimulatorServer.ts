@@ -1,0 +1,386 @@
+/**
+ * The simulator as a local Anthropic-compatible HTTP server: `POST /v1/messages` (JSON and SSE, the
+ * API's event sequence), `POST /v1/messages/count_tokens`, the API's error bodies and headers
+ * (`request-id`, `retry-after`, `retry-after-ms`), and the simulator's fault injection.
+ *
+ * Point any app, in any language, with any SDK at it through `ANTHROPIC_BASE_URL` to see its caching
+ * behaviour offline, with no key and no cost. A scripted mode plays exact sequences of errors for
+ * tests, and every request received is logged.
+ *
+ * @since 0.1.0
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import { createServer } from "node:http"
+import { formatParseError } from "./internal/format.js"
+import { LanguageModel } from "./LanguageModel.js"
+import { decodeRequest } from "./Prompt.js"
+import type { MessagesRequest } from "./Prompt.js"
+import type { ProviderError } from "./ProviderError.js"
+import { ConnectionError, retryAfterMs, toStatus } from "./ProviderError.js"
+import type { Response, StreamEvent } from "./Response.js"
+import { toApiUsage } from "./Response.js"
+import { Simulator } from "./SimulatedProvider.js"
+
+/**
+ * One scripted answer, consumed in order by the next requests before the simulator answers again.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ScriptStep =
+  | {
+    readonly _tag: "Error"
+    readonly status: number
+    readonly type: string
+    readonly message?: string | undefined
+    /** sent as `retry-after` (seconds) */
+    readonly retryAfterSeconds?: number | undefined
+    /** sent as `retry-after-ms` */
+    readonly retryAfterMs?: number | undefined
+  }
+  /** a 200 SSE response that sends `message_start`, then an `error` event */
+  | { readonly _tag: "StreamError"; readonly type: string; readonly message?: string | undefined }
+  /** the connection is destroyed: before any byte (JSON) or after `message_start` (SSE) */
+  | { readonly _tag: "Reset" }
+  /** wait, then answer from the simulator */
+  | { readonly _tag: "Delay"; readonly ms: number }
+  /** answer from the simulator */
+  | { readonly _tag: "Pass" }
+
+/**
+ * A request as the server received it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReceivedRequest {
+  readonly path: string
+  /** wall-clock arrival, ms */
+  readonly receivedAt: number
+  readonly apiKey: string | undefined
+  readonly anthropicVersion: string | undefined
+  readonly body: unknown
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServerOptions {
+  /** 0 (default) picks a free port */
+  readonly port?: number | undefined
+  /** default 127.0.0.1 */
+  readonly host?: string | undefined
+  /** when set, requests must carry it as `x-api-key` (else 401) */
+  readonly apiKey?: string | undefined
+  readonly script?: ReadonlyArray<ScriptStep> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SimulatorServerService {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  readonly port: number
+  readonly received: Effect.Effect<ReadonlyArray<ReceivedRequest>>
+  readonly script: (steps: ReadonlyArray<ScriptStep>) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class SimulatorServer extends Context.Tag("effect-prompt-cache/SimulatorServer")<
+  SimulatorServer,
+  SimulatorServerService
+>() {}
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+const errorBody = (type: string, message: string, requestId: string) => ({
+  type: "error",
+  error: { type, message },
+  request_id: requestId
+})
+
+const errorResponse = (options: {
+  status: number
+  type: string
+  message: string
+  requestId: string
+  retryAfterMs?: number | undefined
+}) => {
+  const headers: Record<string, string> = { "request-id": options.requestId }
+  if (options.retryAfterMs !== undefined) {
+    headers["retry-after"] = String(Math.ceil(options.retryAfterMs / 1000))
+    headers["retry-after-ms"] = String(Math.round(options.retryAfterMs))
+  }
+  return HttpServerResponse.unsafeJson(errorBody(options.type, options.message, options.requestId), {
+    status: options.status,
+    headers
+  })
+}
+
+const fromProviderError = (error: ProviderError, requestId: string) => {
+  const { status, type } = toStatus(error)
+  return errorResponse({
+    status,
+    type,
+    message: error.detail,
+    requestId: ("requestId" in error ? error.requestId : undefined) ?? requestId,
+    retryAfterMs: retryAfterMs(error)
+  })
+}
+
+const messageJson = (r: Response) => ({
+  id: r.id,
+  type: "message",
+  role: "assistant",
+  model: r.model,
+  content: r.content,
+  stop_reason: r.stopReason,
+  stop_sequence: null,
+  usage: toApiUsage(r.usage)
+})
+
+const encoder = new TextEncoder()
+
+/** completes (with a ConnectionError) when the client closes the connection before the response ended */
+const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.async<never, ConnectionError>((resume) => {
+    const response = NodeHttpServerRequest.toServerResponse(request)
+    const onClose = () => {
+      if (!response.writableEnded) resume(Effect.fail(new ConnectionError({ detail: "the client closed the connection" })))
+    }
+    response.on("close", onClose)
+    return Effect.sync(() => void response.off("close", onClose))
+  })
+
+/**
+ * Serves the simulator. Needs the simulator's layer ({@link LanguageModel} and {@link Simulator}).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: ServerOptions = {}) =>
+  Effect.gen(function*() {
+    const lm = yield* LanguageModel
+    const sim = yield* Simulator
+    const script: Array<ScriptStep> = [...(options.script ?? [])]
+    const received: Array<ReceivedRequest> = []
+    let counter = 0
+
+    const streamResponse = (request: MessagesRequest, requestId: string, afterStart: ScriptStep | undefined) =>
+      Effect.gen(function*() {
+        type Item = { _tag: "Event"; event: StreamEvent } | { _tag: "Error"; error: ProviderError } | { _tag: "End" }
+        const queue = yield* Queue.unbounded<Item>()
+        const httpRequest = yield* HttpServerRequest.HttpServerRequest
+        yield* lm.stream(request).pipe(
+          Stream.runForEach((event) => Queue.offer(queue, { _tag: "Event", event })),
+          Effect.raceFirst(clientGone(httpRequest)),
+          Effect.matchEffect({
+            onFailure: (error) => Queue.offer(queue, { _tag: "Error", error }),
+            onSuccess: () => Queue.offer(queue, { _tag: "End" })
+          }),
+          Effect.forkDaemon
+        )
+        const first = yield* Queue.take(queue)
+        if (first._tag === "Error") return fromProviderError(first.error, requestId)
+        const frames = (item: Item): Effect.Effect<ReadonlyArray<string>, "reset"> => {
+          if (item._tag === "End") return Effect.succeed([])
+          if (item._tag === "Error") {
+            if (item.error._tag === "ConnectionError") return Effect.fail("reset" as const)
+            const { type } = toStatus(item.error)
+            return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
+          }
+          const e = item.event
+          switch (e._tag) {
+            case "Begun": {
+              const start = sse("message_start", {
+                type: "message_start",
+                message: {
+                  id: e.id,
+                  type: "message",
+                  role: "assistant",
+                  model: e.model,
+                  content: [],
+                  stop_reason: null,
+                  stop_sequence: null,
+                  usage: toApiUsage(e.usage)
+                }
+              })
+              if (afterStart?._tag === "StreamError") {
+                return Effect.succeed([
+                  start,
+                  sse("error", errorBody(afterStart.type, afterStart.message ?? afterStart.type, requestId))
+                ])
+              }
+              return Effect.succeed([start, sse("ping", { type: "ping" })])
+            }
+            case "TextDelta":
+              return Effect.succeed([
+                sse("content_block_start", {
+                  type: "content_block_start",
+                  index: 0,
+                  content_block: { type: "text", text: "" }
+                }),
+                sse("content_block_delta", {
+                  type: "content_block_delta",
+                  index: 0,
+                  delta: { type: "text_delta", text: e.text }
+                }),
+                sse("content_block_stop", { type: "content_block_stop", index: 0 })
+              ])
+            case "Completed":
+              return Effect.succeed([
+                sse("message_delta", {
+                  type: "message_delta",
+                  delta: { stop_reason: e.response.stopReason, stop_sequence: null },
+                  usage: { output_tokens: e.response.usage.output }
+                }),
+                sse("message_stop", { type: "message_stop" })
+              ])
+          }
+        }
+        const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset"
+        // a reset waits a moment so that message_start is on the wire before the socket drops
+        const reset = Stream.fromEffect(Effect.sleep(Duration.millis(50))).pipe(
+          Stream.drain,
+          Stream.concat(Stream.fail("reset" as const))
+        )
+        const rest = stopAfterFirst
+          ? (afterStart?._tag === "Reset" ? reset : Stream.empty)
+          : Stream.fromQueue(queue).pipe(
+            Stream.takeUntil((item) => item._tag !== "Event"),
+            Stream.mapEffect(frames),
+            Stream.flattenIterables
+          )
+        const body = Stream.fromEffect(frames(first)).pipe(
+          Stream.flattenIterables,
+          Stream.concat(rest),
+          Stream.map((s) => encoder.encode(s)),
+          Stream.catchAll(() => {
+            // a reset: destroy the socket so the client sees the connection drop mid-stream
+            NodeHttpServerRequest.toServerResponse(httpRequest).destroy()
+            return Stream.empty
+          })
+        )
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "request-id": requestId, "cache-control": "no-cache" }
+        })
+      })
+
+    const app = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const requestId = `req_srv_${(++counter).toString().padStart(6, "0")}`
+      const path = new URL(request.url, "http://localhost").pathname
+      const apiKey = request.headers["x-api-key"]
+      const json = yield* Effect.either(request.json)
+      received.push({
+        path,
+        receivedAt: Date.now(),
+        apiKey,
+        anthropicVersion: request.headers["anthropic-version"],
+        body: Either.getOrUndefined(json)
+      })
+      if (request.method !== "POST" || (path !== "/v1/messages" && path !== "/v1/messages/count_tokens")) {
+        return errorResponse({ status: 404, type: "not_found_error", message: `${request.method} ${path}`, requestId })
+      }
+      if (options.apiKey !== undefined && apiKey !== options.apiKey) {
+        return errorResponse({ status: 401, type: "authentication_error", message: "invalid x-api-key", requestId })
+      }
+      if (Either.isLeft(json)) {
+        return errorResponse({ status: 400, type: "invalid_request_error", message: "body is not JSON", requestId })
+      }
+      if (path === "/v1/messages/count_tokens") {
+        const decoded = yield* Effect.either(decodeRequest({ max_tokens: 1, ...(json.right as object) }))
+        if (Either.isLeft(decoded)) {
+          return errorResponse({
+            status: 400,
+            type: "invalid_request_error",
+            message: formatParseError(decoded.left),
+            requestId
+          })
+        }
+        return HttpServerResponse.unsafeJson({ input_tokens: sim.countTokens(decoded.right) }, {
+          headers: { "request-id": requestId }
+        })
+      }
+      const decoded = yield* Effect.either(decodeRequest(json.right))
+      if (Either.isLeft(decoded)) {
+        return errorResponse({
+          status: 400,
+          type: "invalid_request_error",
+          message: formatParseError(decoded.left),
+          requestId
+        })
+      }
+      const body = decoded.right
+      const step = script.shift()
+      if (step?._tag === "Error") {
+        return errorResponse({
+          status: step.status,
+          type: step.type,
+          message: step.message ?? step.type,
+          requestId,
+          retryAfterMs: step.retryAfterMs ?? (step.retryAfterSeconds === undefined ? undefined : step.retryAfterSeconds * 1000)
+        })
+      }
+      if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))
+      if (body.stream === true) return yield* streamResponse(body, requestId, step)
+      if (step?._tag === "Reset") {
+        NodeHttpServerRequest.toServerResponse(request).destroy()
+        return HttpServerResponse.empty({ status: 500 })
+      }
+      const result = yield* Effect.either(lm.create(body))
+      if (Either.isLeft(result)) {
+        if (result.left._tag === "ConnectionError") {
+          NodeHttpServerRequest.toServerResponse(request).destroy()
+          return HttpServerResponse.empty({ status: 500 })
+        }
+        return fromProviderError(result.left, requestId)
+      }
+      return HttpServerResponse.unsafeJson(messageJson(result.right), {
+        headers: { "request-id": result.right.requestId ?? requestId }
+      })
+    })
+
+    const server = yield* NodeHttpServer.make(() => createServer(), {
+      port: options.port ?? 0,
+      host: options.host ?? "127.0.0.1"
+    })
+    // the platform runs handlers uninterruptibly; let a client that goes away interrupt the call
+    yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    const address = server.address
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    const service: SimulatorServerService = {
+      url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+      port,
+      received: Effect.sync(() => received.slice()),
+      script: (steps) => Effect.sync(() => void script.push(...steps))
+    }
+    return service
+  })
+
+/**
+ * The server as a scoped layer: it listens while the layer lives.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ServerOptions = {}): Layer.Layer<SimulatorServer, never, LanguageModel | Simulator> =>
+  Layer.scoped(SimulatorServer, Effect.orDie(make(options)))
