@@ -113,6 +113,8 @@ export interface CallRecord {
   readonly maxTokens: number
   readonly streamed: boolean
   readonly promptTokens: number
+  /** fingerprint of the prefix up to the request's last breakpoint, if it has one */
+  readonly prefixFingerprint: string | undefined
   readonly startedAt: number
   begunAt: number | undefined
   completedAt: number | undefined
@@ -231,6 +233,7 @@ export const make = (config: SimulatorConfig = {}) =>
           return yield* Effect.fail(new NotFound({ detail: `model: ${request.model}`, requestId }))
         }
         const all = positions(request)
+        const bps = breakpoints(request, all)
         const startedAt = yield* Clock.currentTimeMillis
         const record: CallRecord = {
           id,
@@ -239,6 +242,7 @@ export const make = (config: SimulatorConfig = {}) =>
           maxTokens: request.max_tokens,
           streamed,
           promptTokens: totalTokens(all),
+          prefixFingerprint: bps.at(-1)?.position.fingerprint,
           startedAt,
           begunAt: undefined,
           completedAt: undefined,
@@ -247,7 +251,7 @@ export const make = (config: SimulatorConfig = {}) =>
         }
         log.push(record)
         const fault = drawFault()
-        const cachePlan = plan(store, all, breakpoints(request, all), startedAt, price.value.minCacheableTokens, lookback)
+        const cachePlan = plan(store, all, bps, startedAt, price.value.minCacheableTokens, lookback)
         const u = cachePlan.usage
         const work = Effect.gen(function*() {
           if (fault !== undefined && fault !== "connectionReset") {

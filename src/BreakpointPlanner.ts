@@ -1,0 +1,187 @@
+/**
+ * Places at most 4 `cache_control` breakpoints on a request so that the shared part is cached and
+ * later turns read earlier ones:
+ *
+ * 1. the end of this turn's shared prefix (the last shared block, never the per-request suffix);
+ * 2. the end of tools + system (stable across sessions and users; optionally 1h);
+ * 3. the end of the previous turn's shared prefix, so that a turn which adds more than 20 blocks still
+ *    reads the previous turn's entry through the 20-position lookback.
+ *
+ * Breakpoints the caller set are kept and counted; thinking and empty text blocks are never marked
+ * (the planner steps back to the nearest cacheable block); 1h breakpoints stay before 5m ones; a
+ * breakpoint whose prefix is below the model's minimum is not placed (it would cache nothing).
+ *
+ * Pure: no effects, no state.
+ *
+ * @since 0.1.0
+ */
+import type { Position } from "./Prefix.js"
+import { breakpoints, positions } from "./Prefix.js"
+import type { CacheTtl, ContentBlock, Message, MessagesRequest, TextBlock, Tool } from "./Prompt.js"
+import { contentBlocks, systemBlocks } from "./Prompt.js"
+import { MAX_BREAKPOINTS } from "./PromptValidation.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Role = "caller" | "turn" | "system" | "previous-turn"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PlannedBreakpoint {
+  readonly index: number
+  readonly fingerprint: string
+  readonly ttl: CacheTtl
+  readonly cumulativeTokens: number
+  readonly role: Role
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PlanInput {
+  readonly request: MessagesRequest
+  /** positions `[0, sharedPositions)` are shared by every request of the fan-out */
+  readonly sharedPositions: number
+  /** where the previous turn's shared prefix ended, if there was one */
+  readonly previousSharedPositions?: number | undefined
+  /** TTL of the tools+system breakpoint (default 5m) */
+  readonly systemTtl?: CacheTtl | undefined
+  /** the model's minimum cacheable prefix (default 0: place everywhere) */
+  readonly minTokens?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Plan {
+  readonly request: MessagesRequest
+  /** every breakpoint of the planned request, in cache order */
+  readonly breakpoints: ReadonlyArray<PlannedBreakpoint>
+  /** the breakpoint that ends the shared prefix, when one could be placed */
+  readonly shared: PlannedBreakpoint | undefined
+  /** tokens of the shared prefix */
+  readonly sharedTokens: number
+}
+
+const lastCacheableAtOrBefore = (all: ReadonlyArray<Position>, index: number): Position | undefined => {
+  for (let i = Math.min(index, all.length - 1); i >= 0; i--) {
+    if (all[i]!.cacheable) return all[i]
+  }
+  return undefined
+}
+
+/**
+ * Plans the breakpoints of one request.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const plan = (input: PlanInput): Plan => {
+  const { request } = input
+  const all = positions(request)
+  const minTokens = input.minTokens ?? 0
+  const existing = breakpoints(request, all)
+  const taken = new Set(existing.map((b) => b.position.index))
+  const sharedTokens = input.sharedPositions <= 0 ? 0 : all[Math.min(input.sharedPositions, all.length) - 1]?.cumulativeTokens ?? 0
+  const chosen: Array<{ position: Position; ttl: CacheTtl; role: Role }> = existing.map((b) => ({
+    position: b.position,
+    ttl: b.ttl,
+    role: "caller" as const
+  }))
+  let free = MAX_BREAKPOINTS - existing.length
+  const consider = (position: Position | undefined, ttl: CacheTtl, role: Role) => {
+    if (free <= 0 || position === undefined) return
+    if (position.cumulativeTokens < minTokens) return
+    if (taken.has(position.index)) return
+    taken.add(position.index)
+    chosen.push({ position, ttl, role })
+    free--
+  }
+  const turn = input.sharedPositions > 0 ? lastCacheableAtOrBefore(all, input.sharedPositions - 1) : undefined
+  consider(turn, "5m", "turn")
+  const systemEnd = all.filter((p) => p.section !== "messages").length
+  if (systemEnd > 0 && (turn === undefined || turn.index >= systemEnd - 1)) {
+    consider(lastCacheableAtOrBefore(all, systemEnd - 1), input.systemTtl ?? "5m", "system")
+  }
+  if (input.previousSharedPositions !== undefined && input.previousSharedPositions > 0) {
+    const previous = lastCacheableAtOrBefore(all, input.previousSharedPositions - 1)
+    if (previous !== undefined && (turn === undefined || previous.index < turn.index)) {
+      consider(previous, "5m", "previous-turn")
+    }
+  }
+  chosen.sort((a, b) => a.position.index - b.position.index)
+  // 1h before 5m: a planned 5m with a caller's 1h after it becomes 1h; a planned 1h after a caller's
+  // 5m becomes 5m.
+  let oneHourAfter = false
+  for (let i = chosen.length - 1; i >= 0; i--) {
+    const c = chosen[i]!
+    if (c.role !== "caller" && c.ttl === "5m" && oneHourAfter) c.ttl = "1h"
+    if (c.ttl === "1h") oneHourAfter = true
+  }
+  let fiveMinutesBefore = false
+  for (const c of chosen) {
+    if (c.role !== "caller" && c.ttl === "1h" && fiveMinutesBefore) c.ttl = "5m"
+    if (c.ttl === "5m") fiveMinutesBefore = true
+  }
+  const planned = chosen.map((c): PlannedBreakpoint => ({
+    index: c.position.index,
+    fingerprint: c.position.fingerprint,
+    ttl: c.ttl,
+    cumulativeTokens: c.position.cumulativeTokens,
+    role: c.role
+  }))
+  const marks = new Map(chosen.filter((c) => c.role !== "caller").map((c) => [c.position.index, c.ttl] as const))
+  const shared = planned.filter((b) => b.index < Math.max(0, input.sharedPositions)).at(-1)
+  return { request: marks.size === 0 ? request : mark(request, all, marks), breakpoints: planned, shared, sharedTokens }
+}
+
+const cc = (ttl: CacheTtl) => (ttl === "1h" ? { type: "ephemeral" as const, ttl: "1h" as const } : { type: "ephemeral" as const })
+
+/**
+ * Returns the request with `cache_control` set on the given positions.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const mark = (
+  request: MessagesRequest,
+  all: ReadonlyArray<Position>,
+  marks: ReadonlyMap<number, CacheTtl>
+): MessagesRequest => {
+  const index = new Map(all.map((p) => [`${p.section}:${p.itemIndex}:${p.blockIndex}`, p] as const))
+  const at = (section: Position["section"], item: number, block: number) => index.get(`${section}:${item}:${block}`)
+  const tools = request.tools?.map((tool, i): Tool => {
+    const ttl = marks.get(at("tools", i, 0)?.index ?? -1)
+    return ttl === undefined ? tool : { ...tool, cache_control: cc(ttl) }
+  })
+  const sys = systemBlocks(request.system)
+  const system = sys.some((_, i) => marks.has(at("system", i, 0)?.index ?? -1))
+    ? sys.map((block, i): TextBlock => {
+      const ttl = marks.get(at("system", i, 0)?.index ?? -1)
+      return ttl === undefined ? block : { ...block, cache_control: cc(ttl) }
+    })
+    : request.system
+  const messages = request.messages.map((message, m): Message => {
+    const blocks = contentBlocks(message)
+    if (!blocks.some((_, b) => marks.has(at("messages", m, b)?.index ?? -1))) return message
+    return {
+      ...message,
+      content: blocks.map((block, b): ContentBlock => {
+        const ttl = marks.get(at("messages", m, b)?.index ?? -1)
+        return ttl === undefined ? block : ({ ...block, cache_control: cc(ttl) } as ContentBlock)
+      })
+    }
+  })
+  return {
+    ...request,
+    ...(tools !== undefined ? { tools } : {}),
+    ...(system !== undefined ? { system } : {}),
+    messages
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Which prefixes are known to be warm, and until when: fingerprint → known-warm-until (epoch ms),
+ * updated from every observed usage. A write or a read at a prefix starts or refreshes its TTL; a
+ * miss where a hit was expected clears it.
+ *
+ * The service interface makes no in-memory assumption, so a shared store (several processes) can
+ * implement it. The default layer is in memory, bounded in size (least recently used out first) and
+ * drops expired entries.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type { PlannedBreakpoint } from "./BreakpointPlanner.js"
+import type { CacheTtl } from "./Prompt.js"
+import type { Usage } from "./Response.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WarmRegistryService {
+  /** until when the prefix is known warm (epoch ms), if it is */
+  readonly warmUntil: (fingerprint: string) => Effect.Effect<Option.Option<number>>
+  /** record that the prefix is warm until `until` (never shortens a later known expiry) */
+  readonly markWarm: (fingerprint: string, until: number) => Effect.Effect<void>
+  readonly markCold: (fingerprint: string) => Effect.Effect<void>
+  /** live entries */
+  readonly size: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class WarmRegistry extends Context.Tag("effect-prompt-cache/WarmRegistry")<WarmRegistry, WarmRegistryService>() {}
+
+/**
+ * @since 0.1.0
+ * @category utils
+ */
+export const ttlMillis = (ttl: CacheTtl): number => (ttl === "1h" ? 3_600_000 : 300_000)
+
+/**
+ * Whether the prefix will still be warm `marginMs` from now (default 5 s: a request sent now must
+ * arrive before the entry expires).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isWarm = (registry: WarmRegistryService, fingerprint: string, marginMs = 5_000) =>
+  Effect.gen(function*() {
+    const until = yield* registry.warmUntil(fingerprint)
+    const now = yield* Clock.currentTimeMillis
+    return Option.isSome(until) && until.value > now + marginMs
+  })
+
+/**
+ * Updates the registry from one call's usage. `sentAt` is when the request was sent: entries it
+ * writes or reads expire no earlier than `sentAt + ttl`, so the estimate is conservative.
+ *
+ * - a breakpoint inside the written span `(read, read + write]` was written: warm;
+ * - the breakpoint that ends exactly at `read` was read, which refreshes it: warm;
+ * - a breakpoint beyond `read + write` is not cached (a miss where a hit may have been expected): cold.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const observe = (
+  registry: WarmRegistryService,
+  planned: ReadonlyArray<Pick<PlannedBreakpoint, "fingerprint" | "ttl" | "cumulativeTokens">>,
+  usage: Pick<Usage, "cacheRead" | "cacheCreation5m" | "cacheCreation1h">,
+  sentAt: number
+): Effect.Effect<void> =>
+  Effect.forEach(planned, (bp) => {
+    const cached = usage.cacheRead + usage.cacheCreation5m + usage.cacheCreation1h
+    if (bp.cumulativeTokens > cached) return registry.markCold(bp.fingerprint)
+    const written = bp.cumulativeTokens > usage.cacheRead
+    const read = usage.cacheRead > 0 && bp.cumulativeTokens === usage.cacheRead
+    return written || read ? registry.markWarm(bp.fingerprint, sentAt + ttlMillis(bp.ttl)) : Effect.void
+  }, { discard: true })
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface MemoryOptions {
+  /** bound on entries (default 10,000) */
+  readonly maxEntries?: number | undefined
+}
+
+/**
+ * An in-memory registry.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<WarmRegistryService> =>
+  Effect.sync(() => {
+    const maxEntries = options.maxEntries ?? 10_000
+    const entries = new Map<string, number>()
+    const touch = (key: string, until: number) => {
+      entries.delete(key)
+      entries.set(key, until)
+      while (entries.size > maxEntries) {
+        const first = entries.keys().next()
+        if (first.done === true) break
+        entries.delete(first.value)
+      }
+    }
+    return {
+      warmUntil: (fingerprint) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const until = entries.get(fingerprint)
+          if (until === undefined) return Option.none()
+          if (until <= now) {
+            entries.delete(fingerprint)
+            return Option.none()
+          }
+          touch(fingerprint, until)
+          return Option.some(until)
+        }),
+      markWarm: (fingerprint, until) =>
+        Effect.sync(() => touch(fingerprint, Math.max(until, entries.get(fingerprint) ?? 0))),
+      markCold: (fingerprint) => Effect.sync(() => void entries.delete(fingerprint)),
+      size: Effect.map(Clock.currentTimeMillis, (now) => {
+        for (const [key, until] of entries) if (until <= now) entries.delete(key)
+        return entries.size
+      })
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<WarmRegistry> =>
+  Layer.effect(WarmRegistry, makeMemory(options))

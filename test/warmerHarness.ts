@@ -1,0 +1,51 @@
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as CacheWarmer from "../src/CacheWarmer.js"
+import type { LanguageModelService } from "../src/LanguageModel.js"
+import { LanguageModel } from "../src/LanguageModel.js"
+import * as Pricing from "../src/Pricing.js"
+import type { MessagesRequest } from "../src/Prompt.js"
+import type { ProviderError } from "../src/ProviderError.js"
+import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as WarmRegistry from "../src/WarmRegistry.js"
+
+/** decides, per call, whether the provider fails it before anything is sent to the simulator */
+export type FailWhen = (request: MessagesRequest, call: number) => ProviderError | undefined
+
+/** wraps the simulator's LanguageModel: calls chosen by `failWhen` fail instead of reaching it */
+const failing = (failWhen: FailWhen) =>
+  Layer.effectContext(
+    Effect.map(Effect.all([LanguageModel, SimulatedProvider.Simulator]), ([lm, sim]) => {
+      let n = 0
+      const wrapped: LanguageModelService = {
+        provider: lm.provider,
+        create: (r) => Effect.suspend(() => {
+          const e = failWhen(r, n++)
+          return e === undefined ? lm.create(r) : Effect.fail(e)
+        }),
+        stream: (r) => Stream.suspend(() => {
+          const e = failWhen(r, n++)
+          return e === undefined ? lm.stream(r) : Stream.fail(e)
+        })
+      }
+      return Context.make(LanguageModel, wrapped).pipe(Context.add(SimulatedProvider.Simulator, sim))
+    })
+  )
+
+/** simulator + metrics + memory registry + warmer, all fresh for one test */
+export const warmerLayer = (
+  config: CacheWarmer.WarmerConfig = {},
+  options: { sim?: SimulatedProvider.SimulatorConfig; failWhen?: FailWhen } = {}
+) => {
+  const sim = SimulatedProvider.layer(options.sim ?? {})
+  const model = options.failWhen === undefined ? sim : failing(options.failWhen).pipe(Layer.provide(sim))
+  const deps = Layer.mergeAll(
+    model,
+    CacheMetrics.layer.pipe(Layer.provideMerge(Pricing.layerDefault)),
+    WarmRegistry.layerMemory()
+  )
+  return CacheWarmer.layer(config).pipe(Layer.provideMerge(deps))
+}
