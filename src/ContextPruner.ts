@@ -1,0 +1,299 @@
+/**
+ * Cache-aware dynamic context pruning.
+ *
+ * Rules (pure, composable) mark stale tool output — repeated identical calls, superseded writes,
+ * failed calls' inputs, superseded reads, old results — and one step replaces the marked content with
+ * deterministic placeholders. Blocks and ids always stay, so tool_use/tool_result pairing holds; the
+ * system prompt, the tool definitions and thinking blocks are never touched; the last turns and
+ * protected tools are never pruned.
+ *
+ * Every edit rewrites the cache from the edit onward, so new edits are applied in batches and only
+ * when they pay: at least `clearAtLeast` tokens, and
+ * `tokens freed × read price × expected remaining requests > tokens after the earliest edit × (write − read)`.
+ * When the cache is cold anyway (TTL expired) the break-even test is waived. Decisions are monotone:
+ * once pruned, an item stays pruned with the same placeholder on every later turn, so the pruned
+ * prefix is stable and cacheable. A hysteresis on the context size (engage at `triggerTokens`,
+ * release below `releaseTokens`) keeps the pruner from flapping.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { Mark, RuleConfig, RuleName } from "./internal/pruneRules.js"
+import {
+  ageBased,
+  analyze,
+  apply,
+  deduplication,
+  errorPurging,
+  markKey,
+  supersededResults,
+  supersededWrites,
+  tokensFrom
+} from "./internal/pruneRules.js"
+import { Multipliers } from "./Pricing.js"
+import type { MessagesRequest } from "./Prompt.js"
+
+export type { RuleName } from "./internal/pruneRules.js"
+export { PLACEHOLDERS } from "./internal/pruneRules.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PrunerConfig {
+  /** which rules run (default: all but `age`) */
+  readonly rules?: Partial<Record<RuleName, boolean>> | undefined
+  /** error purging: calls that failed at least this many turns ago (default 4) */
+  readonly errorAfterTurns?: number | undefined
+  /** age rule: keep the results of the last K tool uses (default 8) */
+  readonly keepToolUses?: number | undefined
+  /** age rule: or keep the newest results within this many tokens */
+  readonly keepResultTokens?: number | undefined
+  /** never prune the last N turns (default 2) */
+  readonly protectTurns?: number | undefined
+  /** tools whose calls are never pruned */
+  readonly protectedTools?: ReadonlyArray<string> | undefined
+  /** tools that write a file (for superseded writes) */
+  readonly writeTools?: ReadonlyArray<string> | undefined
+  /** tools that read or run (for superseded results) */
+  readonly readTools?: ReadonlyArray<string> | undefined
+  /** a round of new edits is applied only if it frees at least this many tokens (default 2,048) */
+  readonly clearAtLeast?: number | undefined
+  /** engage once the conversation reaches this many tokens (default 0: always engaged) */
+  readonly triggerTokens?: number | undefined
+  /** release below this many tokens (default 80% of the trigger) */
+  readonly releaseTokens?: number | undefined
+  /** requests expected over the rest of the conversation, when the caller does not say (default 8) */
+  readonly expectedRemainingRequests?: number | undefined
+  /** conversations whose state is kept (least recently used out first; default 1,000) */
+  readonly maxConversations?: number | undefined
+}
+
+/**
+ * What the pruner decided for this turn, with its numbers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Decision =
+  | {
+    readonly _tag: "Applied"
+    readonly reason: "pays" | "cold"
+    readonly tokensFreed: number
+    readonly rewriteTokens: number
+    readonly expectedRequests: number
+  }
+  | {
+    readonly _tag: "Deferred"
+    readonly reason: "below_clear_at_least" | "does_not_pay"
+    readonly tokensFreed: number
+    readonly rewriteTokens: number
+    readonly expectedRequests: number
+  }
+  | { readonly _tag: "Skipped"; readonly reason: "nothing_new" | "below_trigger" | "disabled" }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PruneInput {
+  /** the conversation's identity: decisions are kept per conversation */
+  readonly conversationId: string
+  readonly request: MessagesRequest
+  /** the cached prefix is cold anyway (TTL expired): prune without the break-even test */
+  readonly cold?: boolean | undefined
+  readonly expectedRemainingRequests?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PruneOutput {
+  /** the request with every pruning decided so far applied; system and tools untouched */
+  readonly request: MessagesRequest
+  readonly decision: Decision
+  /** tokens removed by the edits newly applied this time, per rule */
+  readonly newlyPruned: Readonly<Record<string, number>>
+  /** tokens removed by all edits in force, per rule */
+  readonly pruned: Readonly<Record<string, number>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContextPrunerService {
+  readonly prune: (input: PruneInput) => Effect.Effect<PruneOutput>
+  /** drops a conversation's state */
+  readonly forget: (conversationId: string) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ContextPruner extends Context.Tag("effect-prompt-cache/ContextPruner")<ContextPruner, ContextPrunerService>() {}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults = {
+  errorAfterTurns: 4,
+  keepToolUses: 8,
+  protectTurns: 2,
+  protectedTools: ["task", "todo", "todowrite", "todo_write", "skill", "plan"],
+  writeTools: ["write", "write_file", "edit", "edit_file", "create_file", "str_replace", "apply_patch"],
+  readTools: ["read", "read_file", "view", "cat", "bash", "shell", "run", "grep", "glob", "ls", "list"],
+  clearAtLeast: 2048,
+  expectedRemainingRequests: 8,
+  maxConversations: 1000
+} as const
+
+interface State {
+  readonly applied: Map<string, Mark>
+  engaged: boolean
+}
+
+/**
+ * The pure core: the marks the enabled rules produce for a request, protections applied.
+ *
+ * @since 0.1.0
+ * @category rules
+ */
+export const candidates = (request: MessagesRequest, config: PrunerConfig = {}): ReadonlyArray<Mark> => {
+  const conv = analyze(request.messages)
+  const rules = { deduplication: true, superseded_writes: true, error_purging: true, superseded_results: true, age: false, ...config.rules }
+  const ruleConfig: RuleConfig = {
+    errorAfterTurns: config.errorAfterTurns ?? defaults.errorAfterTurns,
+    keepToolUses: config.keepToolUses ?? (config.keepResultTokens === undefined ? defaults.keepToolUses : undefined),
+    keepResultTokens: config.keepResultTokens,
+    writeTools: new Set(config.writeTools ?? defaults.writeTools),
+    readTools: new Set(config.readTools ?? defaults.readTools)
+  }
+  const protectTurns = config.protectTurns ?? defaults.protectTurns
+  const protectedTools = new Set(config.protectedTools ?? defaults.protectedTools)
+  const protectedIds = new Set(
+    conv.calls.filter((c) => protectedTools.has(c.name) || c.turn > conv.turns - protectTurns).map((c) => c.id)
+  )
+  const all: Array<Mark> = [
+    ...(rules.deduplication ? deduplication(conv) : []),
+    ...(rules.superseded_writes ? supersededWrites(conv, ruleConfig) : []),
+    ...(rules.error_purging ? errorPurging(conv, ruleConfig) : []),
+    ...(rules.superseded_results ? supersededResults(conv, ruleConfig) : []),
+    ...(rules.age ? ageBased(conv, ruleConfig) : [])
+  ]
+  const seen = new Set<string>()
+  return all.filter((m) => {
+    const key = markKey(m)
+    if (protectedIds.has(m.toolUseId) || seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+}
+
+const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a, b) => a + b, 0)
+
+/**
+ * A pruner.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerService> =>
+  Effect.sync(() => {
+    const states = new Map<string, State>()
+    const maxConversations = config.maxConversations ?? defaults.maxConversations
+    const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
+    const trigger = config.triggerTokens ?? 0
+    const release = config.releaseTokens ?? trigger * 0.8
+
+    const stateOf = (id: string): State => {
+      const s = states.get(id) ?? { applied: new Map<string, Mark>(), engaged: trigger <= 0 }
+      states.delete(id)
+      states.set(id, s)
+      while (states.size > maxConversations) {
+        const first = states.keys().next()
+        if (first.done === true) break
+        states.delete(first.value)
+      }
+      return s
+    }
+
+    const prune = (input: PruneInput): Effect.Effect<PruneOutput> =>
+      Effect.sync(() => {
+        const state = stateOf(input.conversationId)
+        const request = input.request
+        // 1. what was decided before stays decided (monotone)
+        const conv = analyze(request.messages)
+        const baseline = apply(conv, [...state.applied.values()])
+        const base: MessagesRequest = baseline.messages === request.messages ? request : { ...request, messages: baseline.messages }
+        const unchanged = (decision: Decision): PruneOutput => ({
+          request: base,
+          decision,
+          newlyPruned: {},
+          pruned: baseline.savedByRule
+        })
+        // 2. hysteresis on the context size
+        const size = tokensFrom(base.messages, 0)
+        if (!state.engaged && size >= trigger) state.engaged = true
+        else if (state.engaged && trigger > 0 && size < release) state.engaged = false
+        if (!state.engaged) return unchanged({ _tag: "Skipped", reason: "below_trigger" })
+        // 3. new marks
+        const fresh = candidates(request, config).filter((m) => !state.applied.has(markKey(m)))
+        if (fresh.length === 0) return unchanged({ _tag: "Skipped", reason: "nothing_new" })
+        const next = apply(analyze(base.messages), fresh)
+        const tokensFreed = sum(next.savedByRule)
+        if (next.earliestMessage === undefined || tokensFreed === 0) {
+          return unchanged({ _tag: "Skipped", reason: "nothing_new" })
+        }
+        // 4. does the round pay for the cache it rewrites?
+        const rewriteTokens = tokensFrom(next.messages, next.earliestMessage)
+        const expectedRequests = input.expectedRemainingRequests ?? config.expectedRemainingRequests ??
+          defaults.expectedRemainingRequests
+        const numbers = { tokensFreed, rewriteTokens, expectedRequests }
+        let decision: Decision
+        if (input.cold === true) {
+          decision = { _tag: "Applied", reason: "cold", ...numbers }
+        } else if (tokensFreed < clearAtLeast) {
+          decision = { _tag: "Deferred", reason: "below_clear_at_least", ...numbers }
+        } else if (
+          tokensFreed * Multipliers.read * expectedRequests <= rewriteTokens * (Multipliers.write5m - Multipliers.read)
+        ) {
+          decision = { _tag: "Deferred", reason: "does_not_pay", ...numbers }
+        } else {
+          decision = { _tag: "Applied", reason: "pays", ...numbers }
+        }
+        if (decision._tag !== "Applied") return unchanged(decision)
+        for (const m of fresh) state.applied.set(markKey(m), m)
+        const pruned: Record<string, number> = { ...baseline.savedByRule }
+        for (const [rule, n] of Object.entries(next.savedByRule)) pruned[rule] = (pruned[rule] ?? 0) + n
+        return { request: { ...request, messages: next.messages }, decision, newlyPruned: next.savedByRule, pruned }
+      })
+
+    return {
+      prune,
+      forget: (id) => Effect.sync(() => void states.delete(id))
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (config: PrunerConfig = {}): Layer.Layer<ContextPruner> => Layer.effect(ContextPruner, make(config))
+
+/**
+ * A pruner that never prunes.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNoop: Layer.Layer<ContextPruner> = Layer.succeed(ContextPruner, {
+  prune: (input) =>
+    Effect.succeed({ request: input.request, decision: { _tag: "Skipped", reason: "disabled" }, newlyPruned: {}, pruned: {} }),
+  forget: () => Effect.void
+})

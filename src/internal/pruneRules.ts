@@ -1,0 +1,266 @@
+/**
+ * Pruning rules: pure functions over a conversation that mark blocks, and one step that applies marks.
+ * Marks are keyed by tool_use id, so they stay valid as the conversation grows.
+ */
+import { posix } from "node:path"
+import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from "../Prompt.js"
+import { contentBlocks } from "../Prompt.js"
+import { estimateBlock, estimateText } from "../TokenCounter.js"
+import { canonicalJson } from "./canonical.js"
+
+export type RuleName = "deduplication" | "superseded_writes" | "error_purging" | "superseded_results" | "age"
+
+export const PLACEHOLDERS = {
+  result: "[Output removed to save context - information superseded or no longer needed]",
+  failedInput: "[input removed due to failed tool call]",
+  age: "[Old tool result content cleared]",
+  supersededWrite: "[content removed - the file was written again later]"
+} as const
+
+/** what a mark replaces: a tool_result's content, or the string values of a tool_use's input */
+export type Target = "result" | "input"
+
+export interface Mark {
+  readonly toolUseId: string
+  readonly target: Target
+  readonly rule: RuleName
+  readonly placeholder: string
+}
+
+export const markKey = (m: Pick<Mark, "toolUseId" | "target">) => `${m.toolUseId}\u0000${m.target}`
+
+export interface ToolCall {
+  readonly id: string
+  readonly name: string
+  readonly input: unknown
+  readonly useMessage: number
+  readonly useBlock: number
+  readonly resultMessage: number | undefined
+  readonly resultBlock: number | undefined
+  readonly isError: boolean
+  /** the turn (counted by user messages that are not only tool results) of the call */
+  readonly turn: number
+  /** position in call order */
+  readonly order: number
+}
+
+export interface Conversation {
+  readonly messages: ReadonlyArray<Message>
+  readonly calls: ReadonlyArray<ToolCall>
+  readonly turns: number
+}
+
+const isToolResultOnly = (m: Message) =>
+  m.role === "user" && typeof m.content !== "string" && m.content.length > 0 &&
+  m.content.every((b) => b.type === "tool_result")
+
+export const analyze = (messages: ReadonlyArray<Message>): Conversation => {
+  const calls: Array<ToolCall> = []
+  const pending = new Map<string, { name: string; input: unknown; m: number; b: number; turn: number }>()
+  let turn = 0
+  messages.forEach((message, m) => {
+    if (message.role === "user" && !isToolResultOnly(message)) turn++
+    contentBlocks(message).forEach((block, b) => {
+      if (block.type === "tool_use") {
+        const u = block as ToolUseBlock
+        pending.set(u.id, { name: u.name, input: u.input, m, b, turn })
+      } else if (block.type === "tool_result") {
+        const r = block as ToolResultBlock
+        const use = pending.get(r.tool_use_id)
+        if (use === undefined) return
+        pending.delete(r.tool_use_id)
+        calls.push({
+          id: r.tool_use_id,
+          name: use.name,
+          input: use.input,
+          useMessage: use.m,
+          useBlock: use.b,
+          resultMessage: m,
+          resultBlock: b,
+          isError: r.is_error === true,
+          turn: use.turn,
+          order: calls.length
+        })
+      }
+    })
+  })
+  return { messages, calls, turns: turn }
+}
+
+export interface RuleConfig {
+  readonly errorAfterTurns: number
+  readonly keepToolUses: number | undefined
+  readonly keepResultTokens: number | undefined
+  readonly writeTools: ReadonlySet<string>
+  readonly readTools: ReadonlySet<string>
+}
+
+const PATH_KEYS = ["path", "file_path", "filePath", "file", "filename"]
+const COMMAND_KEYS = ["command", "cmd"]
+
+const pathOf = (input: unknown): string | undefined => {
+  if (typeof input !== "object" || input === null) return undefined
+  for (const k of PATH_KEYS) {
+    const v = (input as Record<string, unknown>)[k]
+    if (typeof v === "string") return posix.normalize(v.replace(/^\.\//, ""))
+  }
+  return undefined
+}
+
+/** arguments with paths normalized and commands' white space folded */
+const normalizedArgs = (input: unknown): string => {
+  if (typeof input !== "object" || input === null) return canonicalJson(input)
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    if (typeof v === "string" && PATH_KEYS.includes(k)) out[k] = posix.normalize(v.replace(/^\.\//, ""))
+    else if (typeof v === "string" && COMMAND_KEYS.includes(k)) out[k] = v.trim().replace(/\s+/g, " ")
+    else out[k] = v
+  }
+  return canonicalJson(out)
+}
+
+/** identical calls (same name, canonical input): every result but the latest */
+export const deduplication = (c: Conversation): ReadonlyArray<Mark> => {
+  const latest = new Map<string, string>()
+  for (const call of c.calls) latest.set(`${call.name}\u0000${canonicalJson(call.input)}`, call.id)
+  return c.calls
+    .filter((call) => !call.isError && latest.get(`${call.name}\u0000${canonicalJson(call.input)}`) !== call.id)
+    .map((call) => ({ toolUseId: call.id, target: "result", rule: "deduplication", placeholder: PLACEHOLDERS.result }))
+}
+
+/** an older write/edit of a path when a later successful write of the same path exists: its content */
+export const supersededWrites = (c: Conversation, config: RuleConfig): ReadonlyArray<Mark> => {
+  const lastWrite = new Map<string, number>()
+  for (const call of c.calls) {
+    const path = pathOf(call.input)
+    if (path !== undefined && config.writeTools.has(call.name) && !call.isError) lastWrite.set(path, call.order)
+  }
+  return c.calls
+    .filter((call) => {
+      const path = pathOf(call.input)
+      if (path === undefined || !config.writeTools.has(call.name)) return false
+      const last = lastWrite.get(path)
+      return last !== undefined && last > call.order
+    })
+    .map((call) => ({
+      toolUseId: call.id,
+      target: "input",
+      rule: "superseded_writes",
+      placeholder: PLACEHOLDERS.supersededWrite
+    }))
+}
+
+/** tool calls that errored more than N turns ago: their inputs (the error text stays) */
+export const errorPurging = (c: Conversation, config: RuleConfig): ReadonlyArray<Mark> =>
+  c.calls
+    .filter((call) => call.isError && c.turns - call.turn >= config.errorAfterTurns)
+    .map((call) => ({ toolUseId: call.id, target: "input", rule: "error_purging", placeholder: PLACEHOLDERS.failedInput }))
+
+/** older successful read/shell results with identical normalized arguments */
+export const supersededResults = (c: Conversation, config: RuleConfig): ReadonlyArray<Mark> => {
+  const latest = new Map<string, number>()
+  const keyOf = (call: ToolCall) => `${call.name}\u0000${normalizedArgs(call.input)}`
+  for (const call of c.calls) if (config.readTools.has(call.name) && !call.isError) latest.set(keyOf(call), call.order)
+  return c.calls
+    .filter((call) =>
+      config.readTools.has(call.name) && !call.isError && (latest.get(keyOf(call)) ?? call.order) > call.order
+    )
+    .map((call) => ({ toolUseId: call.id, target: "result", rule: "superseded_results", placeholder: PLACEHOLDERS.result }))
+}
+
+/** tool results beyond the last K tool uses, or beyond a budget of result tokens (newest kept) */
+export const ageBased = (c: Conversation, config: RuleConfig): ReadonlyArray<Mark> => {
+  const out: Array<Mark> = []
+  let kept = 0
+  let keptTokens = 0
+  for (let i = c.calls.length - 1; i >= 0; i--) {
+    const call = c.calls[i]!
+    const tokens = call.resultMessage === undefined ? 0 : resultTokens(c.messages, call)
+    const overCount = config.keepToolUses !== undefined && kept >= config.keepToolUses
+    const overBudget = config.keepResultTokens !== undefined && keptTokens + tokens > config.keepResultTokens
+    if (overCount || overBudget) {
+      out.push({ toolUseId: call.id, target: "result", rule: "age", placeholder: PLACEHOLDERS.age })
+    } else {
+      kept++
+      keptTokens += tokens
+    }
+  }
+  return out
+}
+
+const resultTokens = (messages: ReadonlyArray<Message>, call: ToolCall): number => {
+  const block = contentBlocks(messages[call.resultMessage!]!)[call.resultBlock!]
+  return block === undefined ? 0 : estimateBlock(block)
+}
+
+const replaceStrings = (input: unknown, placeholder: string): unknown => {
+  if (typeof input !== "object" || input === null) return typeof input === "string" ? placeholder : input
+  if (Array.isArray(input)) return input.map((v) => replaceStrings(v, placeholder))
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    // paths stay, so the call still says what it touched
+    out[k] = PATH_KEYS.includes(k) && typeof v === "string" ? v : replaceStrings(v, placeholder)
+  }
+  return out
+}
+
+export interface Applied {
+  readonly messages: ReadonlyArray<Message>
+  /** tokens saved per rule by the marks that changed something */
+  readonly savedByRule: Readonly<Record<string, number>>
+  /** first message index changed, if any */
+  readonly earliestMessage: number | undefined
+}
+
+/**
+ * Applies marks: replaces content, keeps every block, id and `is_error`, so pairing holds.
+ * Idempotent: a mark whose block already holds its placeholder changes nothing.
+ */
+export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
+  const byId = new Map(c.calls.map((call) => [call.id, call] as const))
+  const edits = new Map<number, Map<number, ContentBlock>>()
+  const saved: Record<string, number> = {}
+  let earliest: number | undefined
+  const edit = (m: number, b: number, block: ContentBlock, before: ContentBlock, rule: string) => {
+    const delta = estimateBlock(before) - estimateBlock(block)
+    if (canonicalJson(before) === canonicalJson(block)) return
+    const inner = edits.get(m) ?? new Map<number, ContentBlock>()
+    inner.set(b, block)
+    edits.set(m, inner)
+    saved[rule] = (saved[rule] ?? 0) + Math.max(0, delta)
+    earliest = earliest === undefined ? m : Math.min(earliest, m)
+  }
+  const current = (m: number, b: number) => edits.get(m)?.get(b) ?? contentBlocks(c.messages[m]!)[b]!
+  for (const mark of marks) {
+    const call = byId.get(mark.toolUseId)
+    if (call === undefined) continue
+    if (mark.target === "result" && call.resultMessage !== undefined) {
+      const before = current(call.resultMessage, call.resultBlock!) as ToolResultBlock
+      const after = { ...before, content: mark.placeholder } as ContentBlock
+      edit(call.resultMessage, call.resultBlock!, after, before, mark.rule)
+    } else if (mark.target === "input") {
+      const before = current(call.useMessage, call.useBlock) as ToolUseBlock
+      const after = { ...before, input: replaceStrings(before.input, mark.placeholder) } as ContentBlock
+      edit(call.useMessage, call.useBlock, after, before, mark.rule)
+    }
+  }
+  if (edits.size === 0) return { messages: c.messages, savedByRule: saved, earliestMessage: undefined }
+  const messages = c.messages.map((message, m): Message => {
+    const inner = edits.get(m)
+    if (inner === undefined) return message
+    return { ...message, content: contentBlocks(message).map((block, b) => inner.get(b) ?? block) }
+  })
+  return { messages, savedByRule: saved, earliestMessage: earliest }
+}
+
+/** estimated tokens of messages[from..] */
+export const tokensFrom = (messages: ReadonlyArray<Message>, from: number): number => {
+  let n = 0
+  for (let m = from; m < messages.length; m++) {
+    n += 3
+    for (const block of contentBlocks(messages[m]!)) n += estimateBlock(block)
+  }
+  return n
+}
+
+export const placeholderTokens = (p: string) => estimateText(p)

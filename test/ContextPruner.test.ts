@@ -1,0 +1,260 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as fc from "fast-check"
+import * as ContextPruner from "../src/ContextPruner.js"
+import type { ContentBlock, Message, MessagesRequest } from "../src/Prompt.js"
+import { violations } from "../src/PromptValidation.js"
+import { MODEL, textOfTokens } from "./fixtures.js"
+
+interface Call {
+  readonly name: string
+  readonly input: Record<string, unknown>
+  readonly result: string
+  readonly error?: boolean
+}
+
+/** builds a conversation: each turn = a user prompt, then one assistant message per call and its result */
+const build = (turns: ReadonlyArray<ReadonlyArray<Call>>, options: { thinking?: boolean } = {}): MessagesRequest => {
+  const messages: Array<Message> = []
+  let id = 0
+  turns.forEach((calls, t) => {
+    messages.push({ role: "user", content: `turn ${t}: please continue` })
+    for (const call of calls) {
+      const toolId = `toolu_${(id++).toString().padStart(4, "0")}`
+      const content: Array<ContentBlock> = []
+      if (options.thinking) content.push({ type: "thinking", thinking: `thinking about ${toolId}`, signature: `sig-${toolId}` })
+      content.push({ type: "tool_use", id: toolId, name: call.name, input: call.input })
+      messages.push({ role: "assistant", content })
+      messages.push({
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: toolId, content: call.result, ...(call.error ? { is_error: true } : {}) }]
+      })
+    }
+    messages.push({ role: "assistant", content: [{ type: "text", text: `done with turn ${t}` }] })
+  })
+  return {
+    model: MODEL,
+    max_tokens: 100,
+    tools: [{ name: "read", input_schema: { type: "object" } }, { name: "write", input_schema: { type: "object" } }],
+    system: [{ type: "text", text: "You are a coding agent." }],
+    messages
+  }
+}
+
+const big = (salt: string) => textOfTokens(3000, salt)
+const read = (path: string, salt = path): Call => ({ name: "read", input: { path }, result: big(salt) })
+const filler = (n: number) => Array.from({ length: n }, (_, i) => [{ name: "bash", input: { command: `echo ${i}` }, result: "ok" }])
+
+const run = (request: MessagesRequest, config: ContextPruner.PrunerConfig = {}, input: Partial<ContextPruner.PruneInput> = {}) =>
+  Effect.gen(function*() {
+    const pruner = yield* ContextPruner.make({ clearAtLeast: 0, ...config })
+    return yield* pruner.prune({ conversationId: "c", request, cold: true, ...input })
+  })
+
+const resultOf = (r: MessagesRequest, id: string) => {
+  for (const m of r.messages) {
+    if (typeof m.content === "string") continue
+    for (const b of m.content) if (b.type === "tool_result" && (b as { tool_use_id: string }).tool_use_id === id) return (b as { content: unknown }).content
+  }
+  return undefined
+}
+const inputOf = (r: MessagesRequest, id: string) => {
+  for (const m of r.messages) {
+    if (typeof m.content === "string") continue
+    for (const b of m.content) if (b.type === "tool_use" && (b as { id: string }).id === id) return (b as { input: unknown }).input
+  }
+  return undefined
+}
+
+describe("ContextPruner rules", () => {
+  it.effect("deduplication keeps only the latest result of identical calls", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts", "v1")], [read("a.ts", "v2")], ...filler(2)])
+      const out = yield* run(r)
+      expect(resultOf(out.request, "toolu_0000")).toBe(ContextPruner.PLACEHOLDERS.result)
+      expect(resultOf(out.request, "toolu_0001")).toBe(big("v2"))
+      expect(out.newlyPruned.deduplication).toBeGreaterThan(2900)
+    }))
+
+  it.effect("superseded writes: an older write's content goes when a later successful write exists", () =>
+    Effect.gen(function*() {
+      const write = (content: string, error = false): Call => ({ name: "write", input: { path: "./src/a.ts", content }, result: "written", error })
+      const r = build([[write(big("old"))], [{ name: "write", input: { path: "src/a.ts", content: big("new") }, result: "written" }], ...filler(2)])
+      const out = yield* run(r)
+      expect(inputOf(out.request, "toolu_0000")).toEqual({ path: "./src/a.ts", content: ContextPruner.PLACEHOLDERS.supersededWrite })
+      expect(inputOf(out.request, "toolu_0001")).toEqual({ path: "src/a.ts", content: big("new") })
+      // a later *failed* write does not supersede
+      const r2 = build([[write(big("old"))], [write(big("bad"), true)], ...filler(2)])
+      const out2 = yield* run(r2, { rules: { error_purging: false } })
+      expect(inputOf(out2.request, "toolu_0000")).toEqual({ path: "./src/a.ts", content: big("old") })
+    }))
+
+  it.effect("error purging: inputs of calls that failed N turns ago; the error text stays", () =>
+    Effect.gen(function*() {
+      const failed: Call = { name: "bash", input: { command: `make ${big("cmd")}` }, result: "make: *** Error 2", error: true }
+      const r = build([[failed], ...filler(3)])
+      const young = yield* run(r, { errorAfterTurns: 4 })
+      expect(inputOf(young.request, "toolu_0000")).toEqual(failed.input)
+      const old = yield* run(build([[failed], ...filler(4)]), { errorAfterTurns: 4 })
+      expect(inputOf(old.request, "toolu_0000")).toEqual({ command: ContextPruner.PLACEHOLDERS.failedInput })
+      expect(resultOf(old.request, "toolu_0000")).toBe("make: *** Error 2")
+    }))
+
+  it.effect("superseded results: older reads with the same normalized arguments", () =>
+    Effect.gen(function*() {
+      const r = build([
+        [{ name: "bash", input: { command: "npm   test" }, result: big("t1") }],
+        [{ name: "bash", input: { command: " npm test" }, result: big("t2") }],
+        ...filler(2)
+      ])
+      const out = yield* run(r, { rules: { deduplication: false } })
+      expect(resultOf(out.request, "toolu_0000")).toBe(ContextPruner.PLACEHOLDERS.result)
+      expect(out.newlyPruned.superseded_results).toBeGreaterThan(2900)
+    }))
+
+  it.effect("age: results beyond the last K tool uses are cleared", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a"), read("b"), read("c")], [read("d")], ...filler(2)])
+      const out = yield* run(r, { rules: { age: true }, keepToolUses: 4 })
+      // 6 calls: the 2 oldest are cleared (the last 2 turns' filler are protected anyway)
+      expect(resultOf(out.request, "toolu_0000")).toBe(ContextPruner.PLACEHOLDERS.age)
+      expect(resultOf(out.request, "toolu_0001")).toBe(ContextPruner.PLACEHOLDERS.age)
+      expect(resultOf(out.request, "toolu_0002")).toBe(big("c"))
+    }))
+
+  it.effect("protection: the last N turns and protected tools are never pruned", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts", "1"), { name: "task", input: { q: "x" }, result: big("task") }], [{ name: "task", input: { q: "x" }, result: big("task2") }], [read("a.ts", "2")]])
+      const out = yield* run(r, { protectTurns: 1 })
+      expect(resultOf(out.request, "toolu_0000")).toBe(ContextPruner.PLACEHOLDERS.result)
+      expect(resultOf(out.request, "toolu_0001")).toBe(big("task"))
+      const all = yield* run(r, { protectTurns: 3 })
+      expect(all.decision).toEqual({ _tag: "Skipped", reason: "nothing_new" })
+    }))
+})
+
+describe("ContextPruner decisions", () => {
+  it.effect("batched: a round below clearAtLeast is deferred, with its numbers", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts")], [read("a.ts")], ...filler(2)])
+      const out = yield* run(r, { clearAtLeast: 10_000 }, { cold: false })
+      expect(out.decision._tag).toBe("Deferred")
+      expect(out.decision).toMatchObject({ reason: "below_clear_at_least" })
+      expect(out.request).toEqual(r)
+    }))
+
+  it.effect("price model: an edit early in a long context does not pay for few remaining requests", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
+      const few = yield* run(r, {}, { cold: false, expectedRemainingRequests: 2 })
+      expect(few.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+      const d = few.decision as { tokensFreed: number; rewriteTokens: number }
+      expect(d.tokensFreed * 0.1 * 2).toBeLessThanOrEqual(d.rewriteTokens * 1.15)
+      const many = yield* run(r, {}, { cold: false, expectedRemainingRequests: 200 })
+      expect(many.decision).toMatchObject({ _tag: "Applied", reason: "pays" })
+      // cold: the cache is rewritten anyway, so prune without the test
+      const cold = yield* run(r, {}, { cold: true, expectedRemainingRequests: 1 })
+      expect(cold.decision).toMatchObject({ _tag: "Applied", reason: "cold" })
+    }))
+
+  it.effect("monotone: once pruned, pruned with the same placeholder on every later turn", () =>
+    Effect.gen(function*() {
+      const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })
+      const t1 = build([[read("a.ts", "1")], [read("a.ts", "2")], ...filler(2)])
+      const o1 = yield* pruner.prune({ conversationId: "s", request: t1, cold: true })
+      expect(o1.decision._tag).toBe("Applied")
+      // next turn, warm cache, new candidates do not pay: the old decision still holds
+      const t2 = build([[read("a.ts", "1")], [read("a.ts", "2")], ...filler(2), [read("b.ts")]])
+      const o2 = yield* pruner.prune({ conversationId: "s", request: t2, cold: false, expectedRemainingRequests: 0 })
+      expect(resultOf(o2.request, "toolu_0000")).toBe(ContextPruner.PLACEHOLDERS.result)
+      expect(o2.request.messages.slice(0, o1.request.messages.length)).toEqual(o1.request.messages)
+      expect(o2.pruned.deduplication).toBe(o1.pruned.deduplication)
+      // another conversation has its own state
+      const other = yield* pruner.prune({ conversationId: "other", request: t2, cold: false, expectedRemainingRequests: 0 })
+      expect(resultOf(other.request, "toolu_0000")).toBe(big("1"))
+    }))
+
+  it.effect("hysteresis: engages at the trigger, releases only below the lower mark", () =>
+    Effect.gen(function*() {
+      const pruner = yield* ContextPruner.make({ clearAtLeast: 0, triggerTokens: 10_000, releaseTokens: 5_000 })
+      const small = build([[read("a.ts")], ...filler(2)])
+      expect((yield* pruner.prune({ conversationId: "h", request: small, cold: true })).decision).toEqual({ _tag: "Skipped", reason: "below_trigger" })
+      const large = build([[read("a.ts")], [read("a.ts")], [read("b.ts")], [read("c.ts")], ...filler(2)])
+      const engaged = yield* pruner.prune({ conversationId: "h", request: large, cold: true })
+      expect(engaged.decision._tag).toBe("Applied")
+    }))
+
+  it.effect("the no-op layer never prunes", () =>
+    Effect.gen(function*() {
+      const pruner = yield* ContextPruner.ContextPruner
+      const r = build([[read("a.ts")], [read("a.ts")], ...filler(2)])
+      const out = yield* pruner.prune({ conversationId: "x", request: r, cold: true })
+      expect(out.request).toBe(r)
+      expect(out.decision).toEqual({ _tag: "Skipped", reason: "disabled" })
+    }).pipe(Effect.provide(ContextPruner.layerNoop)))
+})
+
+// ---------------------------------------------------------------------------------------------------
+// properties over random valid conversations
+// ---------------------------------------------------------------------------------------------------
+
+const callArb: fc.Arbitrary<Call> = fc.record({
+  name: fc.constantFrom("read", "write", "bash", "task", "grep"),
+  input: fc.oneof(
+    fc.record({ path: fc.constantFrom("a.ts", "./a.ts", "b.ts", "src/c.ts") }),
+    fc.record({ path: fc.constantFrom("a.ts", "b.ts"), content: fc.string({ minLength: 1, maxLength: 40 }) }),
+    fc.record({ command: fc.constantFrom("npm test", "npm  test", "ls", "make") })
+  ),
+  result: fc.string({ minLength: 1, maxLength: 200 }),
+  error: fc.boolean()
+})
+const conversationArb = fc.record({
+  turns: fc.array(fc.array(callArb, { maxLength: 4 }), { minLength: 1, maxLength: 8 }),
+  thinking: fc.boolean(),
+  config: fc.record({
+    protectTurns: fc.integer({ min: 0, max: 3 }),
+    errorAfterTurns: fc.integer({ min: 0, max: 4 }),
+    rules: fc.record({ age: fc.boolean() }),
+    keepToolUses: fc.integer({ min: 0, max: 6 })
+  })
+})
+
+const latestThinking = (r: MessagesRequest) => {
+  const last = [...r.messages].reverse().find((m) => m.role === "assistant")
+  return JSON.stringify(typeof last?.content === "string" ? [] : last?.content.filter((b) => b.type === "thinking" || b.type === "redacted_thinking"))
+}
+
+describe("ContextPruner properties", () => {
+  it("valid in, valid out; system and tools untouched; latest thinking byte-identical; idempotent; deterministic", () => {
+    fc.assert(fc.property(conversationArb, ({ config, thinking, turns }) => {
+      const request = build(turns, { thinking })
+      expect(violations(request)).toEqual([])
+      const prune = (r: MessagesRequest) => Effect.runSync(run(r, { ...config, clearAtLeast: 0 }))
+      const once = prune(request)
+      expect(violations(once.request)).toEqual([])
+      expect(once.request.system).toEqual(request.system)
+      expect(once.request.tools).toEqual(request.tools)
+      expect(latestThinking(once.request)).toBe(latestThinking(request))
+      expect(once.request.messages.length).toBe(request.messages.length)
+      // idempotent: pruning the pruned output changes nothing more
+      const twice = prune(once.request)
+      expect(twice.request.messages).toEqual(once.request.messages)
+      // deterministic: a fresh pruner on the same input gives the same bytes
+      expect(JSON.stringify(prune(request).request)).toBe(JSON.stringify(once.request))
+    }), { numRuns: 200 })
+  })
+
+  it("monotone: a growing conversation keeps every earlier pruning, with the same placeholder", () => {
+    fc.assert(fc.property(conversationArb, fc.array(fc.array(callArb, { maxLength: 3 }), { minLength: 1, maxLength: 4 }), ({ config, turns }, more) => {
+      const program = Effect.gen(function*() {
+        const pruner = yield* ContextPruner.make({ ...config, clearAtLeast: 0 })
+        const first = yield* pruner.prune({ conversationId: "m", request: build(turns), cold: true })
+        const second = yield* pruner.prune({ conversationId: "m", request: build([...turns, ...more]), cold: false, expectedRemainingRequests: 0 })
+        return { first, second }
+      })
+      const { first, second } = Effect.runSync(program)
+      const n = first.request.messages.length - 1 // the last assistant text of the first version is still there
+      expect(second.request.messages.slice(0, n)).toEqual(first.request.messages.slice(0, n))
+    }), { numRuns: 100 })
+  })
+})
