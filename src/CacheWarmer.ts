@@ -125,6 +125,17 @@ export interface FanOut {
 }
 
 /**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FanOutResult {
+  /** per request, in order */
+  readonly responses: ReadonlyArray<Either.Either<Response, ProviderError>>
+  /** what establishing the prefix did: skipped (with the reason), a warm call, or joined another's */
+  readonly warm: WarmOutcome | undefined
+}
+
+/**
  * For leak checks: what the warmer holds right now.
  *
  * @since 0.1.0
@@ -147,7 +158,7 @@ export interface CacheWarmerService {
   /** an explicit warm of a shared prefix, with the skip rules */
   readonly warm: (shared: MessagesRequest) => Effect.Effect<WarmOutcome>
   /** a fan-out: establish the prefix per policy, then run the requests; never fails as a whole */
-  readonly fanOut: (input: FanOut) => Effect.Effect<ReadonlyArray<Either.Either<Response, ProviderError>>>
+  readonly fanOut: (input: FanOut) => Effect.Effect<FanOutResult>
   readonly state: Effect.Effect<WarmerState>
 }
 
@@ -460,18 +471,23 @@ export const make = (config: WarmerConfig = {}) =>
 
     // ---------------------------------------------------------------------------------------------
 
-    const fanOut = (input: FanOut): Effect.Effect<ReadonlyArray<Either.Either<Response, ProviderError>>> =>
+    const fanOut = (input: FanOut): Effect.Effect<FanOutResult> =>
       Effect.gen(function*() {
         const uses = input.requests.length
         const skip = yield* skipReason(input.shared, uses)
-        if (Option.isSome(skip)) yield* metrics.recordSkippedWarm(skip.value)
-        else if (policy === "always" || method === "warm-call") yield* establish(input.shared)
+        let warm: WarmOutcome | undefined
+        if (Option.isSome(skip)) {
+          yield* metrics.recordSkippedWarm(skip.value)
+          warm = { _tag: "Skipped", reason: skip.value }
+        } else if (policy === "always" || method === "warm-call") {
+          warm = yield* establish(input.shared)
+        }
         const results = yield* Effect.forEach(input.requests, (r) => Effect.either(gatedRequest(r)), {
           concurrency: input.concurrency ?? "unbounded"
         })
         // watched from when the requests have written or read the prefix
         yield* trackTraffic(input.shared)
-        return results
+        return { responses: results, warm }
       })
 
     const service: CacheWarmerService = {

@@ -45,13 +45,13 @@ export { PLACEHOLDERS } from "./internal/pruneRules.js"
 export interface PrunerConfig {
   /** which rules run (default: all but `age`) */
   readonly rules?: Partial<Record<RuleName, boolean>> | undefined
-  /** error purging: calls that failed at least this many turns ago (default 4) */
+  /** error purging: calls that failed at least this many turns (model steps) ago (default 4) */
   readonly errorAfterTurns?: number | undefined
   /** age rule: keep the results of the last K tool uses (default 8) */
   readonly keepToolUses?: number | undefined
   /** age rule: or keep the newest results within this many tokens */
   readonly keepResultTokens?: number | undefined
-  /** never prune the last N turns (default 2) */
+  /** never prune the last N turns — model steps, one per assistant message (default 3) */
   readonly protectTurns?: number | undefined
   /** tools whose calls are never pruned */
   readonly protectedTools?: ReadonlyArray<string> | undefined
@@ -144,7 +144,7 @@ export class ContextPruner extends Context.Tag("effect-prompt-cache/ContextPrune
 export const defaults = {
   errorAfterTurns: 4,
   keepToolUses: 8,
-  protectTurns: 2,
+  protectTurns: 3,
   protectedTools: ["task", "todo", "todowrite", "todo_write", "skill", "plan"],
   writeTools: ["write", "write_file", "edit", "edit_file", "create_file", "str_replace", "apply_patch"],
   readTools: ["read", "read_file", "view", "cat", "bash", "shell", "run", "grep", "glob", "ls", "list"],

@@ -61,7 +61,7 @@ describe("CacheWarmer", () => {
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
       const results = yield* runFor(warmer.fanOut(fanOut(3)))
-      expect(results.every(Either.isRight)).toBe(true)
+      expect(results.responses.every(Either.isRight)).toBe(true)
       const cs = yield* calls
       expect(cs.map((c) => c.maxTokens)).toEqual([0, 200, 200, 200])
       expect(writes(cs).map((c) => c.maxTokens)).toEqual([0])
@@ -133,7 +133,7 @@ describe("CacheWarmer", () => {
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
       const results = yield* runFor(warmer.fanOut(fanOut(4)))
-      expect(results.every(Either.isRight)).toBe(true)
+      expect(results.responses.every(Either.isRight)).toBe(true)
       const cs = yield* calls
       expect(cs).toHaveLength(4)
       expect(cs.every((c) => c.maxTokens === 200)).toBe(true)
@@ -148,7 +148,7 @@ describe("CacheWarmer", () => {
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
       const results = yield* runFor(warmer.fanOut(fanOut(3)))
-      expect(results.every(Either.isRight)).toBe(true)
+      expect(results.responses.every(Either.isRight)).toBe(true)
       const s = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
       expect(s.calls.warm.failures).toBe(1)
       expect(s.calls.warm.retries).toBe(2)
@@ -162,8 +162,8 @@ describe("CacheWarmer", () => {
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
       const results = yield* runFor(warmer.fanOut(fanOut(3)))
-      expect(results.filter(Either.isLeft)).toHaveLength(1)
-      expect(results.filter(Either.isRight)).toHaveLength(2)
+      expect(results.responses.filter(Either.isLeft)).toHaveLength(1)
+      expect(results.responses.filter(Either.isRight)).toHaveLength(2)
       expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
     }).pipe(Effect.provide(warmerLayer(
       { policy: "auto", retry: RetryPolicy.none },
@@ -210,7 +210,7 @@ describe("CacheWarmer", () => {
       expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
       // and the warmer still works
       const after = yield* runFor(warmer.fanOut(fanOut(3, 5000, "after")))
-      expect(after.every(Either.isRight)).toBe(true)
+      expect(after.responses.every(Either.isRight)).toBe(true)
     }).pipe(Effect.provide(warmerLayer({ policy: "auto", method: "warm-call" }))), 60_000)
 
   it.effect("keep-alive refreshes a prefix with steady traffic, and stops when traffic stops", () =>

@@ -38,7 +38,7 @@ export interface ToolCall {
   readonly resultMessage: number | undefined
   readonly resultBlock: number | undefined
   readonly isError: boolean
-  /** the turn (counted by user messages that are not only tool results) of the call */
+  /** the step of the call: the number of assistant messages up to and including its own */
   readonly turn: number
   /** position in call order */
   readonly order: number
@@ -50,16 +50,13 @@ export interface Conversation {
   readonly turns: number
 }
 
-const isToolResultOnly = (m: Message) =>
-  m.role === "user" && typeof m.content !== "string" && m.content.length > 0 &&
-  m.content.every((b) => b.type === "tool_result")
-
 export const analyze = (messages: ReadonlyArray<Message>): Conversation => {
   const calls: Array<ToolCall> = []
   const pending = new Map<string, { name: string; input: unknown; m: number; b: number; turn: number }>()
   let turn = 0
   messages.forEach((message, m) => {
-    if (message.role === "user" && !isToolResultOnly(message)) turn++
+    // an agent turn is one model step: each assistant message starts one
+    if (message.role === "assistant") turn++
     contentBlocks(message).forEach((block, b) => {
       if (block.type === "tool_use") {
         const u = block as ToolUseBlock

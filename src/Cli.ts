@@ -1,0 +1,118 @@
+/**
+ * The command tree of `effect-prompt-cache`: `run`, `bench`, `serve`; with no arguments, `bench` on
+ * the agent-session workload with the simulator.
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Option from "effect/Option"
+import * as Program from "./Program.js"
+import * as Workload from "./Workload.js"
+
+const workload = Options.text("workload").pipe(
+  Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")}`),
+  Options.withDefault("agent-session")
+)
+const provider = Options.choice("provider", ["simulated", "anthropic"]).pipe(
+  Options.withDescription("simulated (built in, no key, virtual time) or anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)"),
+  Options.withDefault("simulated" as const)
+)
+const model = Options.text("model").pipe(Options.withDescription("override the workload's model"), Options.optional)
+const prices = Options.file("prices").pipe(
+  Options.withDescription("a JSON price table that adds or overrides models"),
+  Options.optional
+)
+const json = Options.boolean("json").pipe(Options.withDescription("one JSON document on stdout (docs/report.md)"))
+const keepAlive = Options.boolean("keep-alive").pipe(
+  Options.withDescription("refresh prefixes with steady traffic before their TTL ends (auto only)")
+)
+const metricsPort = Options.integer("metrics-port").pipe(
+  Options.withDescription("serve Prometheus metrics on 127.0.0.1:PORT/metrics while running"),
+  Options.optional
+)
+
+const run = Command.make(
+  "run",
+  {
+    workload,
+    provider,
+    warming: Options.choice("warming", ["off", "always", "auto"]).pipe(Options.withDefault("auto" as const)),
+    pruning: Options.choice("pruning", ["on", "off"]).pipe(Options.withDefault("on" as const)),
+    method: Options.choice("method", ["first-request", "warm-call"]).pipe(
+      Options.withDescription("how auto establishes a cold prefix"),
+      Options.optional
+    ),
+    keepAlive,
+    model,
+    prices,
+    json,
+    metricsPort
+  },
+  (o) =>
+    Program.run({
+      ...o,
+      pruning: o.pruning === "on",
+      method: Option.getOrUndefined(o.method)
+    })
+).pipe(Command.withDescription("run one configuration on a workload and report what it cost"))
+
+const benchOptions = {
+  workload: Options.text("workload").pipe(
+    Options.withDescription(`a workload file, a built-in (${Workload.builtinNames.join(", ")}), or all`),
+    Options.withDefault("agent-session")
+  ),
+  provider,
+  model,
+  prices,
+  json,
+  chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
+  keepAlive: keepAlive.pipe(Options.withDescription("also run auto with keep-alive")),
+  overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
+  pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation"))
+}
+
+const bench = Command.make("bench", benchOptions, (o) => Program.bench(o)).pipe(
+  Command.withDescription("run off, always and auto (pruning off and on) side by side")
+)
+
+const serve = Command.make(
+  "serve",
+  {
+    port: Options.integer("port").pipe(Options.withDefault(8787)),
+    host: Options.text("host").pipe(Options.withDefault("127.0.0.1")),
+    faults: Options.text("faults").pipe(
+      Options.withDescription("e.g. overloaded=0.2,rate-limited=0.1,server-error=0.05,reset=0.03,timeout=0.02,seed=7"),
+      Options.optional
+    ),
+    apiKey: Options.text("api-key").pipe(Options.withDescription("require this x-api-key"), Options.optional),
+    metricsPort
+  },
+  (o) => Program.serve(o)
+).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make("effect-prompt-cache", {}, () =>
+  Program.bench({
+    workload: "agent-session",
+    provider: "simulated",
+    model: Option.none(),
+    prices: Option.none(),
+    json: false,
+    chart: Option.none(),
+    keepAlive: false,
+    overhead: false,
+    pruner: false
+  })).pipe(
+    Command.withDescription("prompt caching that pays: benchmark warming and pruning strategies"),
+    Command.withSubcommands([run, bench, serve])
+  )
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const cli = Command.run(command, { name: "effect-prompt-cache", version: "0.1.0" })

@@ -1,0 +1,279 @@
+/**
+ * Prune → warm → request, for one conversation turn.
+ *
+ * A turn: prune the conversation (cache-aware), plan the breakpoints, establish the shared prefix per
+ * the warming policy, then send the turn's requests concurrently — each = the shared conversation +
+ * its own final user prompt (merged into the last user message when the conversation ends with one) —
+ * with retries. Sessions are independent and may run concurrently (a multi-user service sharing one
+ * system prompt and tool set).
+ *
+ * Every piece comes from a layer: {@link layer} builds the default set over any `LanguageModel`;
+ * {@link layerFromServices} takes the user's own; {@link layerSimulated} is the whole stack on the
+ * simulator, for users' tests.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as BreakpointPlanner from "./BreakpointPlanner.js"
+import * as CacheMetrics from "./CacheMetrics.js"
+import * as CacheWarmer from "./CacheWarmer.js"
+import * as ContextPruner from "./ContextPruner.js"
+import type { LanguageModel } from "./LanguageModel.js"
+import { positions } from "./Prefix.js"
+import * as Pricing from "./Pricing.js"
+import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
+import type { ProviderError } from "./ProviderError.js"
+import type { Response } from "./Response.js"
+import * as SimulatedProvider from "./SimulatedProvider.js"
+import * as WarmRegistry from "./WarmRegistry.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnPrompt {
+  readonly prompt: string
+  readonly maxTokens?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnInput {
+  /** the conversation's identity: pruning decisions and the previous turn's prefix are kept per session */
+  readonly sessionId: string
+  /** the conversation so far: model, system, tools, messages (and any other request fields) */
+  readonly conversation: MessagesRequest
+  /** the turn's requests, run concurrently over the shared conversation */
+  readonly prompts: ReadonlyArray<TurnPrompt>
+  /** requests expected over the rest of the session (for the pruner's price test) */
+  readonly expectedRemainingRequests?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnResult {
+  readonly responses: ReadonlyArray<Either.Either<Response, ProviderError>>
+  /** the requests as sent (pruned, breakpoints placed) */
+  readonly requests: ReadonlyArray<MessagesRequest>
+  readonly pruning: ContextPruner.Decision
+  /** tokens the pruner newly removed this turn, per rule */
+  readonly newlyPruned: Readonly<Record<string, number>>
+  readonly warm: CacheWarmer.WarmOutcome | undefined
+  /** tokens of the shared prefix */
+  readonly sharedTokens: number
+  /** from the start of the turn until its last request completed (provider time) */
+  readonly latencyMs: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PipelineService {
+  readonly turn: (input: TurnInput) => Effect.Effect<TurnResult>
+  /** forget a session's state */
+  readonly forget: (sessionId: string) => Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Pipeline extends Context.Tag("effect-prompt-cache/Pipeline")<Pipeline, PipelineService>() {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PipelineOptions {
+  /** TTL of the tools+system breakpoint (default 5m) */
+  readonly systemTtl?: CacheTtl | undefined
+  /** requests of one turn in flight at once (default unbounded) */
+  readonly concurrency?: number | "unbounded" | undefined
+  /** sessions whose state is kept (default 10,000) */
+  readonly maxSessions?: number | undefined
+}
+
+/**
+ * A user prompt appended to a conversation: merged into the last message when it is the user's,
+ * else a new user message.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withPrompt = (conversation: MessagesRequest, prompt: TurnPrompt): MessagesRequest => {
+  const messages = conversation.messages
+  const last = messages[messages.length - 1]
+  const text: ContentBlock = { type: "text", text: prompt.prompt }
+  const next: ReadonlyArray<Message> = last !== undefined && last.role === "user"
+    ? [...messages.slice(0, -1), {
+      role: "user",
+      content: [...(typeof last.content === "string" ? [{ type: "text" as const, text: last.content }] : last.content), text]
+    }]
+    : [...messages, { role: "user", content: [text] }]
+  return { ...conversation, messages: next, max_tokens: prompt.maxTokens ?? conversation.max_tokens }
+}
+
+/** the shared prefix as a request a warm call can send: a user message is added when there is none */
+const sharedRequest = (conversation: MessagesRequest): MessagesRequest =>
+  conversation.messages.length === 0
+    ? { ...conversation, max_tokens: 0, messages: [{ role: "user", content: "." }] }
+    : { ...conversation, max_tokens: 0 }
+
+interface SessionState {
+  previousSharedPositions: number | undefined
+  lastSharedFingerprint: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: PipelineOptions = {}) =>
+  Effect.gen(function*() {
+    const pruner = yield* ContextPruner.ContextPruner
+    const warmer = yield* CacheWarmer.CacheWarmer
+    const metrics = yield* CacheMetrics.CacheMetrics
+    const registry = yield* WarmRegistry.WarmRegistry
+    const pricing = yield* Pricing.Pricing
+    const sessions = new Map<string, SessionState>()
+    const maxSessions = options.maxSessions ?? 10_000
+
+    const sessionOf = (id: string): SessionState => {
+      const s = sessions.get(id) ?? { previousSharedPositions: undefined, lastSharedFingerprint: undefined }
+      sessions.delete(id)
+      sessions.set(id, s)
+      while (sessions.size > maxSessions) {
+        const first = sessions.keys().next()
+        if (first.done === true) break
+        sessions.delete(first.value)
+      }
+      return s
+    }
+
+    const turn = (input: TurnInput): Effect.Effect<TurnResult> =>
+      Effect.gen(function*() {
+        const start = yield* Clock.currentTimeMillis
+        const session = sessionOf(input.sessionId)
+        const cold = session.lastSharedFingerprint === undefined ||
+          !(yield* WarmRegistry.isWarm(registry, session.lastSharedFingerprint, 0))
+        const pruned = yield* pruner.prune({
+          conversationId: input.sessionId,
+          request: input.conversation,
+          cold,
+          expectedRemainingRequests: input.expectedRemainingRequests
+        })
+        for (const [rule, tokens] of Object.entries(pruned.newlyPruned)) yield* metrics.recordPruned(rule, tokens)
+        const conversation = pruned.request
+        const minTokens = Option.match(pricing.lookup(conversation.model), {
+          onNone: () => 0,
+          onSome: (p) => p.minCacheableTokens
+        })
+        const shared = sharedRequest(conversation)
+        const sharedPositions = positions(conversation).length
+        const planOf = (request: MessagesRequest) =>
+          BreakpointPlanner.plan({
+            request,
+            sharedPositions,
+            previousSharedPositions: session.previousSharedPositions,
+            systemTtl: options.systemTtl,
+            minTokens
+          })
+        const sharedPlan = planOf(shared)
+        const requests = input.prompts.map((p) => planOf(withPrompt(conversation, p)).request)
+        const result = yield* warmer.fanOut({ shared: sharedPlan.request, requests, concurrency: options.concurrency })
+        session.previousSharedPositions = sharedPositions
+        session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
+        const end = yield* Clock.currentTimeMillis
+        return {
+          responses: result.responses,
+          requests,
+          pruning: pruned.decision,
+          newlyPruned: pruned.newlyPruned,
+          warm: result.warm,
+          sharedTokens: sharedPlan.sharedTokens,
+          latencyMs: end - start
+        }
+      })
+
+    const service: PipelineService = {
+      turn,
+      forget: (id) =>
+        Effect.zipRight(Effect.sync(() => void sessions.delete(id)), pruner.forget(id))
+    }
+    return service
+  })
+
+/**
+ * The pipeline over services the caller provides.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromServices = (
+  options: PipelineOptions = {}
+): Layer.Layer<
+  Pipeline,
+  never,
+  ContextPruner.ContextPruner | CacheWarmer.CacheWarmer | CacheMetrics.CacheMetrics | WarmRegistry.WarmRegistry | Pricing.Pricing
+> => Layer.effect(Pipeline, make(options))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Config extends PipelineOptions {
+  readonly warmer?: CacheWarmer.WarmerConfig | undefined
+  /** `false`: no pruning */
+  readonly pruner?: ContextPruner.PrunerConfig | false | undefined
+  /** price overrides and additions */
+  readonly prices?: Pricing.PriceTable | undefined
+  readonly registry?: WarmRegistry.MemoryOptions | undefined
+}
+
+/**
+ * The pipeline and every service it needs, over any {@link LanguageModel} (the Anthropic layer, the
+ * simulator, or a user's own). The services are exposed too, for metrics and inspection.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  config: Config = {}
+): Layer.Layer<
+  | Pipeline
+  | CacheWarmer.CacheWarmer
+  | ContextPruner.ContextPruner
+  | CacheMetrics.CacheMetrics
+  | WarmRegistry.WarmRegistry
+  | Pricing.Pricing,
+  never,
+  LanguageModel
+> => {
+  const pricing = Pricing.layer(config.prices ?? {})
+  const base = Layer.mergeAll(
+    CacheMetrics.layer,
+    WarmRegistry.layerMemory(config.registry ?? {}),
+    config.pruner === false ? ContextPruner.layerNoop : ContextPruner.layer(config.pruner ?? {})
+  ).pipe(Layer.provideMerge(pricing))
+  const warmer = CacheWarmer.layer(config.warmer ?? {}).pipe(Layer.provideMerge(base))
+  return layerFromServices(config).pipe(Layer.provideMerge(warmer))
+}
+
+/**
+ * The whole stack on the simulator: for users' own tests (with `TestClock`) and offline runs.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSimulated = (config: Config = {}, simulator: SimulatedProvider.SimulatorConfig = {}) =>
+  layer(config).pipe(Layer.provideMerge(SimulatedProvider.layer(simulator)))

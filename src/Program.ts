@@ -1,0 +1,534 @@
+/**
+ * What the command-line program does, as library calls: `run` one configuration, `bench` the
+ * strategies side by side, `serve` the simulator over HTTP, and the framework benchmarks. `Cli.ts` only
+ * parses arguments and calls these.
+ *
+ * @since 0.1.0
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as ConfigError from "effect/ConfigError"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { readFile, writeFile } from "node:fs/promises"
+import { createServer } from "node:http"
+import * as AnthropicProvider from "./AnthropicProvider.js"
+import * as CacheMetrics from "./CacheMetrics.js"
+import type * as CacheWarmer from "./CacheWarmer.js"
+import * as ContextPruner from "./ContextPruner.js"
+import { formatParseError } from "./internal/format.js"
+import { tokensFrom } from "./internal/pruneRules.js"
+import type { LanguageModelService } from "./LanguageModel.js"
+import { LanguageModel } from "./LanguageModel.js"
+import * as Pipeline from "./Pipeline.js"
+import * as Pricing from "./Pricing.js"
+import type { MessagesRequest } from "./Prompt.js"
+import type { AuthenticationError } from "./ProviderError.js"
+import type { Report } from "./Report.js"
+import { renderBench, renderText, svgChart } from "./Report.js"
+import * as Runner from "./Runner.js"
+import * as SimulatedProvider from "./SimulatedProvider.js"
+import * as SimulatorServer from "./SimulatorServer.js"
+import * as VirtualTime from "./VirtualTime.js"
+import * as Workload from "./Workload.js"
+
+/**
+ * Bad arguments or files given to the program.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UsageError extends Schema.TaggedError<UsageError>("effect-prompt-cache/UsageError")("UsageError", {
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * Some requests failed after their retries.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestsFailed extends Schema.TaggedError<RequestsFailed>("effect-prompt-cache/RequestsFailed")(
+  "RequestsFailed",
+  { failed: Schema.Number, byError: Schema.Record({ key: Schema.String, value: Schema.Number }) }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const by = Object.entries(this.byError).map(([k, v]) => `${k} ${v}`).join(", ")
+    return `${this.failed} request(s) failed after their retries${by === "" ? "" : ` (${by})`}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProviderName = "simulated" | "anthropic"
+
+/**
+ * Reads a price file: `{ "model-id": { "input": 3, "output": 15, "minCacheableTokens": 1024 } }`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const loadPrices = (path: Option.Option<string>): Effect.Effect<Pricing.PriceTable, UsageError> =>
+  Option.match(path, {
+    onNone: () => Effect.succeed({}),
+    onSome: (file) =>
+      Effect.gen(function*() {
+        const text = yield* Effect.tryPromise(() => readFile(file, "utf8")).pipe(
+          Effect.mapError(() => new UsageError({ detail: `--prices ${file}: cannot read the file` }))
+        )
+        const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => e }).pipe(
+          Effect.mapError((e) => new UsageError({ detail: `--prices ${file}: not JSON: ${e instanceof Error ? e.message : String(e)}` }))
+        )
+        return yield* Schema.decodeUnknown(Pricing.PriceTable)(json).pipe(
+          Effect.mapError((e) => new UsageError({ detail: `--prices ${file}: ${formatParseError(e)}` }))
+        )
+      })
+  })
+
+/**
+ * Parses a fault specification: `overloaded=0.2,rate-limited=0.1,server-error=0.05,reset=0.03,timeout=0.02,seed=7,retry-after-ms=1000`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const parseFaults = (spec: string): Effect.Effect<SimulatedProvider.Faults, UsageError> =>
+  Effect.suspend(() => {
+    const keys: Record<string, keyof SimulatedProvider.Faults> = {
+      "overloaded": "overloaded",
+      "rate-limited": "rateLimited",
+      "server-error": "serverError",
+      "reset": "connectionReset",
+      "timeout": "timeout",
+      "seed": "seed",
+      "retry-after-ms": "retryAfterMs",
+      "timeout-ms": "timeoutMs"
+    }
+    const out: Record<string, number> = {}
+    for (const part of spec.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+      const [k, v] = part.split("=")
+      const key = keys[k ?? ""]
+      const n = Number(v)
+      if (key === undefined) {
+        return Effect.fail(new UsageError({ detail: `--faults: unknown fault "${k}" (known: ${Object.keys(keys).join(", ")})` }))
+      }
+      if (v === undefined || !Number.isFinite(n) || n < 0) {
+        return Effect.fail(new UsageError({ detail: `--faults: ${k} needs a non-negative number, got "${v ?? ""}"` }))
+      }
+      out[key] = n
+    }
+    const total = ["overloaded", "rateLimited", "serverError", "connectionReset", "timeout"].reduce((a, k) => a + (out[k] ?? 0), 0)
+    if (total > 1) return Effect.fail(new UsageError({ detail: `--faults: the rates add up to ${total}, more than 1` }))
+    return Effect.succeed(out as SimulatedProvider.Faults)
+  })
+
+/**
+ * The provider layer: a fresh simulator (a cold cache) or the Anthropic API from the environment.
+ *
+ * @since 0.1.0
+ * @category providers
+ */
+export const providerLayer = (
+  provider: ProviderName,
+  simulator: SimulatedProvider.SimulatorConfig = {}
+): Layer.Layer<LanguageModel, AuthenticationError | UsageError> =>
+  provider === "anthropic"
+    ? AnthropicProvider.layerConfig().pipe(
+      Layer.mapError((e) =>
+        ConfigError.isConfigError(e) ? new UsageError({ detail: `configuration: ${String(e)}` }) : e
+      )
+    )
+    : SimulatedProvider.layer(simulator)
+
+const isTTY = () => process.stderr.isTTY === true
+
+const progressLine = (p: Runner.Progress) =>
+  Effect.sync(() => {
+    if (!isTTY()) return
+    const cost = p.costUsd === null ? "unknown" : `$${p.costUsd.toFixed(4)}`
+    process.stderr.write(`\r  turns ${p.turnsDone}/${p.turnsTotal} · calls ${p.calls} · spend ${cost}   `)
+    if (p.turnsDone === p.turnsTotal) process.stderr.write("\n")
+  })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunCommand {
+  readonly workload: string
+  readonly provider: ProviderName
+  readonly warming: CacheWarmer.Policy
+  readonly pruning: boolean
+  readonly method?: CacheWarmer.Method | undefined
+  readonly keepAlive: boolean
+  readonly model: Option.Option<string>
+  readonly prices: Option.Option<string>
+  readonly json: boolean
+  readonly metricsPort: Option.Option<number>
+  readonly faults?: SimulatedProvider.Faults | undefined
+}
+
+const loadWorkload = (name: string, model: Option.Option<string>, prices: Pricing.PriceTable) =>
+  Effect.gen(function*() {
+    const table = { ...Pricing.defaultTable, ...prices }
+    const loaded = yield* Workload.load(name, Option.isSome(model) ? { ...table, [model.value]: table[model.value] ?? Pricing.defaultTable["claude-sonnet-4-5"]! } : table)
+    const workload = Option.match(model, { onNone: () => loaded, onSome: (m) => ({ ...loaded, model: m }) })
+    return yield* Workload.check(name, workload, table)
+  })
+
+/** runs an effect on the simulator's virtual clock, or on the real clock for a real provider */
+const clocked = <A, E, R>(provider: ProviderName, effect: Effect.Effect<A, E, R>) =>
+  provider === "simulated" ? VirtualTime.run(effect) : effect
+
+/**
+ * Serves the process-wide metrics as Prometheus text on `GET /metrics` while the scope lives.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const serveMetrics = (port: number) =>
+  Effect.gen(function*() {
+    const server = yield* NodeHttpServer.make(() => createServer(), { port, host: "127.0.0.1" })
+    yield* HttpServer.serveEffect(
+      Effect.map(CacheMetrics.prometheus, (text) =>
+        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4" }))
+    ).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    const address = server.address
+    return address._tag === "TcpAddress" ? address.port : port
+  })
+
+/**
+ * `run`: one configuration, a report on stdout.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const run = (cmd: RunCommand) =>
+  Effect.gen(function*() {
+    const prices = yield* loadPrices(cmd.prices)
+    const workload = yield* loadWorkload(cmd.workload, cmd.model, prices)
+    if (Option.isSome(cmd.metricsPort)) {
+      const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
+        Effect.mapError(() => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: cannot listen` }))
+      )
+      yield* Console.error(`metrics on http://127.0.0.1:${port}/metrics`)
+    }
+    const options: Runner.RunOptions = {
+      warming: cmd.warming,
+      pruning: cmd.pruning,
+      method: cmd.method,
+      keepAlive: cmd.keepAlive,
+      prices,
+      provider: cmd.provider,
+      simulatedTime: cmd.provider === "simulated"
+    }
+    const provider = providerLayer(cmd.provider, { faults: cmd.faults })
+    const result = yield* clocked(
+      cmd.provider,
+      Runner.run(workload, options, provider, progressLine, (partial) =>
+        Console.error(`\ninterrupted; partial report:\n${cmd.json ? JSON.stringify(partial, null, 2) : renderText(partial)}`))
+    )
+    yield* Console.log(cmd.json ? JSON.stringify(result.report, null, 2) : renderText(result.report))
+    if (result.report.failedRequests > 0) {
+      return yield* Effect.fail(
+        new RequestsFailed({ failed: result.report.failedRequests, byError: result.report.details.failuresByError })
+      )
+    }
+  }).pipe(Effect.scoped)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BenchCommand {
+  /** a workload name or file, or `all` for every built-in */
+  readonly workload: string
+  readonly provider: ProviderName
+  readonly model: Option.Option<string>
+  readonly prices: Option.Option<string>
+  readonly json: boolean
+  readonly chart: Option.Option<string>
+  /** also run `auto` with keep-alive */
+  readonly keepAlive: boolean
+  readonly overhead: boolean
+  readonly pruner: boolean
+}
+
+const benchOne = (workload: Workload.Workload, cmd: BenchCommand, prices: Pricing.PriceTable) =>
+  Effect.gen(function*() {
+    const configs: Array<Pick<Runner.RunOptions, "warming" | "pruning" | "keepAlive">> = [...Runner.strategies]
+    if (cmd.keepAlive) configs.push({ warming: "auto", pruning: true, keepAlive: true })
+    const results: Array<{ report: Report; turnCostsUsd: ReadonlyArray<number> }> = []
+    for (const c of configs) {
+      const options: Runner.RunOptions = { ...c, prices, provider: cmd.provider, simulatedTime: cmd.provider === "simulated" }
+      if (isTTY()) process.stderr.write(`  ${workload.name}: ${c.warming}, pruning ${c.pruning ? "on" : "off"}${c.keepAlive ? ", keep-alive" : ""}\n`)
+      results.push(yield* clocked(cmd.provider, Runner.run(workload, options, providerLayer(cmd.provider), progressLine)))
+    }
+    return results
+  })
+
+/**
+ * `bench`: the strategies side by side on the same workload(s), plus the framework benchmarks.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const bench = (cmd: BenchCommand) =>
+  Effect.gen(function*() {
+    const prices = yield* loadPrices(cmd.prices)
+    const names = cmd.workload === "all" ? Workload.builtinNames : [cmd.workload]
+    const documents: Array<{ workload: string; results: ReadonlyArray<Report> }> = []
+    const charts: Array<{ workload: string; series: Array<{ label: string; values: ReadonlyArray<number> }> }> = []
+    for (const name of names) {
+      const workload = yield* loadWorkload(name, cmd.model, prices)
+      const results = yield* benchOne(workload, cmd, prices)
+      documents.push({ workload: workload.name, results: results.map((r) => r.report) })
+      charts.push({
+        workload: workload.name,
+        series: results.map((r) => ({
+          label: `${r.report.warming}, pruning ${r.report.pruning}${r.report.details.keepAlive ? ", keep-alive" : ""}`,
+          values: r.turnCostsUsd
+        }))
+      })
+      if (!cmd.json) yield* Console.log(renderBench(results.map((r) => r.report)) + "\n")
+    }
+    if (cmd.json) yield* Console.log(JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2))
+    if (Option.isSome(cmd.chart)) {
+      const first = charts[0]!
+      const svg = svgChart(`cost per turn · ${first.workload} · ${cmd.provider}`, first.series)
+      yield* Effect.tryPromise(() => writeFile(cmd.chart.pipe(Option.getOrThrow), svg)).pipe(
+        Effect.mapError(() => new UsageError({ detail: `--chart: cannot write ${Option.getOrThrow(cmd.chart)}` }))
+      )
+      if (!cmd.json) yield* Console.log(`chart written to ${Option.getOrThrow(cmd.chart)}`)
+    }
+    if (cmd.overhead) {
+      const o = yield* overhead()
+      yield* Console.log(renderOverhead(o))
+    }
+    if (cmd.pruner) {
+      const p = yield* prunerBenchmark()
+      yield* Console.log(renderPruner(p))
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeCommand {
+  readonly port: number
+  readonly host: string
+  readonly faults: Option.Option<string>
+  readonly apiKey: Option.Option<string>
+  readonly metricsPort: Option.Option<number>
+}
+
+/** the simulator's model with every call recorded in CacheMetrics (for `serve --metrics-port`) */
+const metered = Layer.effect(
+  LanguageModel,
+  Effect.gen(function*() {
+    const lm = yield* LanguageModel
+    const metrics = yield* CacheMetrics.CacheMetrics
+    const record = (request: MessagesRequest) => (r: { usage: import("./Response.js").Usage }, ms: number) =>
+      metrics.recordCall({ call: request.max_tokens === 0 ? "warm" : "request", model: request.model, usage: r.usage, latencyMs: ms })
+    const service: LanguageModelService = {
+      provider: lm.provider,
+      create: (request) =>
+        Effect.timed(lm.create(request)).pipe(
+          Effect.tap(([d, r]) => record(request)(r, Duration.toMillis(d)))
+        ).pipe(Effect.map(([, r]) => r)),
+      stream: lm.stream
+    }
+    return service
+  })
+)
+
+/**
+ * `serve`: the simulator as a local Anthropic-compatible server, until interrupted.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const serve = (cmd: ServeCommand) =>
+  Effect.gen(function*() {
+    const faults = Option.isSome(cmd.faults) ? yield* parseFaults(cmd.faults.value) : {}
+    const sim = SimulatedProvider.layer({ faults })
+    const model = metered.pipe(Layer.provideMerge(sim), Layer.provideMerge(CacheMetrics.layer), Layer.provide(Pricing.layerDefault))
+    const server = SimulatorServer.layer({
+      port: cmd.port,
+      host: cmd.host,
+      apiKey: Option.getOrUndefined(cmd.apiKey)
+    }).pipe(Layer.provide(model))
+    yield* Effect.gen(function*() {
+      const s = yield* SimulatorServer.SimulatorServer
+      yield* Console.log(`simulated Anthropic API on ${s.url} (set ANTHROPIC_BASE_URL=${s.url}); Ctrl-C to stop`)
+      if (Option.isSome(cmd.metricsPort)) {
+        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(Effect.orDie)
+        yield* Console.log(`metrics on http://127.0.0.1:${port}/metrics`)
+      }
+      return yield* Effect.never
+    }).pipe(Effect.provide(server), Effect.scoped)
+  })
+
+// ---------------------------------------------------------------------------------------------------
+// framework benchmarks
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export interface OverheadResult {
+  readonly requests: number
+  readonly repetitions: number
+  readonly directMs: number
+  readonly pipelineMs: number
+  /** pipeline throughput / direct throughput */
+  readonly ratio: number
+}
+
+const median = (xs: ReadonlyArray<number>) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/**
+ * Framework overhead: the agent-session workload through the full pipeline (auto warming, pruning
+ * on) against the same requests sent straight to the simulator, both on a zero-latency simulator;
+ * wall-clock medians of several repetitions.
+ *
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const overhead = (repetitions = 7): Effect.Effect<OverheadResult> =>
+  Effect.gen(function*() {
+    const workload = Option.getOrThrow(Workload.builtin("agent-session"))
+    const zero = { latency: SimulatedProvider.zeroLatency }
+    // the requests a naive caller would send: the conversation plus its prompt, no pipeline
+    const raw: Array<ReadonlyArray<MessagesRequest>> = []
+    let conversation: MessagesRequest | undefined
+    for (let t = 0; t < workload.turns.length; t++) {
+      conversation = Workload.conversationAt(workload, 0, t, conversation)
+      const c = conversation
+      raw.push(Workload.promptsAt(workload, 0, t).map((p) => Pipeline.withPrompt(c, p)))
+    }
+    const requests = raw.reduce((n, r) => n + r.length, 0)
+    const direct = Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      for (const turn of raw) yield* Effect.forEach(turn, lm.create, { concurrency: "unbounded" })
+    }).pipe(Effect.provide(SimulatedProvider.layer(zero)), Effect.orDie)
+    const options: Runner.RunOptions = { warming: "auto", pruning: true, provider: "simulated", simulatedTime: false }
+    const piped = Runner.run(workload, options, SimulatedProvider.layer(zero))
+    const time = <A, E>(e: Effect.Effect<A, E>) =>
+      Effect.gen(function*() {
+        const t0 = performance.now()
+        yield* e
+        return performance.now() - t0
+      })
+    // warm up the JIT, then measure alternately
+    yield* direct
+    yield* piped
+    const d: Array<number> = []
+    const p: Array<number> = []
+    for (let i = 0; i < repetitions; i++) {
+      d.push(yield* time(direct))
+      p.push(yield* time(piped))
+    }
+    const directMs = median(d)
+    const pipelineMs = median(p)
+    return { requests, repetitions, directMs, pipelineMs, ratio: directMs / pipelineMs }
+  })
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const renderOverhead = (o: OverheadResult) =>
+  [
+    `framework overhead (zero-latency simulator, agent-session, ${o.requests} requests, median of ${o.repetitions}):`,
+    `  direct to the simulator  ${o.directMs.toFixed(1)} ms  (${((o.requests / o.directMs) * 1000).toFixed(0)} req/s)`,
+    `  full pipeline            ${o.pipelineMs.toFixed(1)} ms  (${((o.requests / o.pipelineMs) * 1000).toFixed(0)} req/s)`,
+    `  pipeline throughput = ${(o.ratio * 100).toFixed(0)}% of direct (target ≥ 50%)`
+  ].join("\n")
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export interface PrunerResult {
+  readonly messages: number
+  readonly tokens: number
+  readonly firstMs: number
+  readonly repeatMs: number
+  readonly tokensFreed: number
+}
+
+/**
+ * Pruning a 10,000-message, ~2M-token agent conversation: a first prune (every rule over every call)
+ * and a second one of the same conversation (the monotone state applied again).
+ *
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const prunerBenchmark = (): Effect.Effect<PrunerResult> =>
+  Effect.gen(function*() {
+    const messages: Array<import("./Prompt.js").Message> = [{ role: "user", content: "Start the long task." }]
+    const paths = Array.from({ length: 300 }, (_, i) => `src/module${i}.ts`)
+    const body = (i: number) => `export const value${i} = ${i};\n`.repeat(24) // ~200 tokens
+    let id = 0
+    while (messages.length < 10_000) {
+      const n = id++
+      const path = paths[(n * 7919) % paths.length]!
+      const kind = n % 10
+      const name = kind < 6 ? "read" : kind < 8 ? "write" : "bash"
+      const input = name === "read" ? { path } : name === "write" ? { path, content: body(n) } : { command: `npm test -- ${n % 13}` }
+      const toolId = `toolu_${n.toString().padStart(6, "0")}`
+      messages.push({ role: "assistant", content: [{ type: "tool_use", id: toolId, name, input }] })
+      messages.push({
+        role: "user",
+        content: [{
+          type: "tool_result",
+          tool_use_id: toolId,
+          content: name === "write" ? "written" : body(n).repeat(3),
+          ...(kind === 9 ? { is_error: true } : {})
+        }]
+      })
+    }
+    const request: MessagesRequest = { model: "claude-sonnet-4-5", max_tokens: 100, system: "You are an agent.", messages }
+    const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })
+    const t0 = performance.now()
+    const first = yield* pruner.prune({ conversationId: "bench", request, cold: true })
+    const t1 = performance.now()
+    yield* pruner.prune({ conversationId: "bench", request, cold: false })
+    const t2 = performance.now()
+    return {
+      messages: messages.length,
+      tokens: tokensFrom(messages, 0),
+      firstMs: t1 - t0,
+      repeatMs: t2 - t1,
+      tokensFreed: Object.values(first.newlyPruned).reduce((a, b) => a + b, 0)
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const renderPruner = (p: PrunerResult) =>
+  [
+    `pruner: ${p.messages} messages, ~${(p.tokens / 1e6).toFixed(2)}M tokens`,
+    `  first prune ${p.firstMs.toFixed(0)} ms (freed ${p.tokensFreed} tokens); same conversation again ${p.repeatMs.toFixed(0)} ms`
+  ].join("\n")

@@ -1,0 +1,229 @@
+/**
+ * The program's report: a stable JSON document (docs/report.md), its text rendering, the side-by-side
+ * benchmark table and the SVG chart of cost per turn.
+ *
+ * @since 0.1.0
+ */
+import type { KindSnapshot } from "./CacheMetrics.js"
+
+/**
+ * Figures of one call kind in the report.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallFigures {
+  readonly count: number
+  readonly cacheHits: number
+  readonly cacheMisses: number
+  readonly inputTokens: number
+  readonly cacheCreationInputTokens: number
+  readonly cacheCreation5mInputTokens: number
+  readonly cacheCreation1hInputTokens: number
+  readonly cacheReadInputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  readonly workload: string
+  readonly provider: string
+  readonly model: string
+  readonly warming: string
+  readonly pruning: "on" | "off"
+  readonly turns: number
+  readonly sessions: number
+  readonly calls: { readonly warm: CallFigures; readonly request: CallFigures }
+  readonly totalCostUsd: number | null
+  readonly noCacheCostUsd: number | null
+  readonly oracleCostUsd: number | null
+  readonly prunedTokens: number
+  readonly retries: number
+  readonly failedRequests: number
+  /** figures beyond the stable core; documented in docs/report.md */
+  readonly details: {
+    readonly keepAlive: boolean
+    readonly simulatedTime: boolean
+    readonly elapsedMs: number
+    readonly savingsUsd: number | null
+    readonly turnLatencyMs: { readonly p50: number | null; readonly p95: number | null }
+    readonly hitRate: {
+      readonly warm: { readonly calls: number; readonly tokens: number }
+      readonly request: { readonly calls: number; readonly tokens: number }
+    }
+    readonly skippedWarms: Readonly<Record<string, number>>
+    readonly prunedByRule: Readonly<Record<string, number>>
+    readonly retriesByError: Readonly<Record<string, number>>
+    readonly failuresByError: Readonly<Record<string, number>>
+    readonly warnings: ReadonlyArray<string>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const callFigures = (k: KindSnapshot): CallFigures => ({
+  count: k.count,
+  cacheHits: k.cacheHits,
+  cacheMisses: k.cacheMisses,
+  inputTokens: k.inputTokens,
+  cacheCreationInputTokens: k.cacheCreationInputTokens,
+  cacheCreation5mInputTokens: k.cacheCreation5mInputTokens,
+  cacheCreation1hInputTokens: k.cacheCreation1hInputTokens,
+  cacheReadInputTokens: k.cacheReadInputTokens,
+  outputTokens: k.outputTokens,
+  costUsd: k.costUsd
+})
+
+const usd = (n: number | null) => (n === null ? "unknown" : `$${n.toFixed(4)}`)
+const pct = (n: number) => `${(n * 100).toFixed(1)}%`
+const signedPct = (n: number) => `${n >= 0 ? "+" : "-"}${Math.abs(n * 100).toFixed(1)}%`
+const ms = (n: number | null) => (n === null ? "-" : n >= 10_000 ? `${(n / 1000).toFixed(1)}s` : `${Math.round(n)}ms`)
+const hitRateTokens = (c: CallFigures) => {
+  const prompt = c.inputTokens + c.cacheCreationInputTokens + c.cacheReadInputTokens
+  return prompt === 0 ? 0 : c.cacheReadInputTokens / prompt
+}
+
+/**
+ * One report as text.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderText = (r: Report): string => {
+  const lines = [
+    `workload ${r.workload} · provider ${r.provider} · model ${r.model} · warming ${r.warming} · pruning ${r.pruning}` +
+    (r.details.keepAlive ? " · keep-alive" : ""),
+    `${r.sessions} session(s) × ${r.turns} turns; ${r.calls.request.count} requests, ${r.calls.warm.count} warm calls, ` +
+    `${r.retries} retries, ${r.failedRequests} failed`,
+    "",
+    `                 calls   hits   input   write 5m   write 1h      read   output        cost`
+  ]
+  for (const [name, c] of [["warm", r.calls.warm], ["request", r.calls.request]] as const) {
+    lines.push(
+      `${name.padEnd(14)} ${String(c.count).padStart(7)} ${String(c.cacheHits).padStart(6)} ${
+        String(c.inputTokens).padStart(7)
+      } ${String(c.cacheCreation5mInputTokens).padStart(10)} ${String(c.cacheCreation1hInputTokens).padStart(10)} ${
+        String(c.cacheReadInputTokens).padStart(9)
+      } ${String(c.outputTokens).padStart(8)} ${usd(c.costUsd).padStart(11)}`
+    )
+  }
+  lines.push(
+    "",
+    `total cost ${usd(r.totalCostUsd)}; without caching ${usd(r.noCacheCostUsd)}; oracle lower bound ${
+      usd(r.oracleCostUsd)
+    }` + (r.totalCostUsd !== null && r.oracleCostUsd ? ` (${(r.totalCostUsd / r.oracleCostUsd).toFixed(3)}× oracle)` : ""),
+    `request hit rate ${pct(r.details.hitRate.request.calls)} of calls, ${pct(r.details.hitRate.request.tokens)} of prompt tokens; ` +
+      `turn latency p50 ${ms(r.details.turnLatencyMs.p50)}, p95 ${ms(r.details.turnLatencyMs.p95)}` +
+      (r.details.simulatedTime ? " (simulated time)" : ""),
+    `pruned ${r.prunedTokens} tokens` +
+      (Object.keys(r.details.prunedByRule).length > 0 ? ` (${Object.entries(r.details.prunedByRule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
+      `; skipped warms: ${Object.entries(r.details.skippedWarms).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`
+  )
+  for (const w of r.details.warnings) lines.push(`warning: ${w}`)
+  return lines.join("\n")
+}
+
+/**
+ * Several reports side by side.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const renderBench = (reports: ReadonlyArray<Report>): string => {
+  const first = reports[0]
+  if (first === undefined) return "no results"
+  const header = `workload ${first.workload} · provider ${first.provider} · model ${first.model} · ${first.sessions} session(s) × ${first.turns} turns` +
+    (first.details.simulatedTime ? " · latency in simulated time" : "")
+  const baseline = first.noCacheCostUsd
+  const cols = [
+    "warming", "pruning", "cost", "vs no cache", "× oracle", "warm calls", "req hits", "req hit tok", "warm hit", "p50 turn", "p95 turn", "pruned"
+  ]
+  const rows = reports.map((r) => [
+    r.warming,
+    r.pruning,
+    usd(r.totalCostUsd),
+    r.totalCostUsd !== null && baseline ? signedPct(r.totalCostUsd / baseline - 1) : "-",
+    r.totalCostUsd !== null && r.oracleCostUsd ? (r.totalCostUsd / r.oracleCostUsd).toFixed(3) : "-",
+    String(r.calls.warm.count),
+    pct(r.details.hitRate.request.calls),
+    pct(hitRateTokens(r.calls.request)),
+    r.calls.warm.count === 0 ? "-" : pct(r.calls.warm.cacheHits / r.calls.warm.count),
+    ms(r.details.turnLatencyMs.p50),
+    ms(r.details.turnLatencyMs.p95),
+    String(r.prunedTokens)
+  ])
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)))
+  const fmt = (cells: ReadonlyArray<string>) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")
+  return [
+    header,
+    `no-cache cost (every prompt token at the input price, ${first.warming}, pruning ${first.pruning}): ${usd(baseline)}`,
+    "",
+    fmt(cols),
+    ...rows.map(fmt)
+  ].join("\n")
+}
+
+const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+/**
+ * An SVG line chart of cost per turn, one line per strategy.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const svgChart = (
+  title: string,
+  series: ReadonlyArray<{ readonly label: string; readonly values: ReadonlyArray<number> }>
+): string => {
+  const width = 760
+  const height = 420
+  const left = 70
+  const right = 200
+  const top = 40
+  const bottom = 50
+  const plotW = width - left - right
+  const plotH = height - top - bottom
+  const n = Math.max(1, ...series.map((s) => s.values.length))
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.values))
+  const x = (i: number) => left + (n <= 1 ? plotW / 2 : (i / (n - 1)) * plotW)
+  const y = (v: number) => top + plotH - (v / max) * plotH
+  const colors = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#1f77b4", "#17becf", "#7f7f7f"]
+  const out: Array<string> = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${left}" y="24" font-size="15">${escape(title)}</text>`,
+    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`
+  ]
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4
+    out.push(
+      `<line x1="${left}" y1="${y(v)}" x2="${left + plotW}" y2="${y(v)}" stroke="#eee"/>`,
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">$${v.toFixed(v < 0.1 ? 4 : 2)}</text>`
+    )
+  }
+  for (let i = 0; i < n; i++) {
+    out.push(`<text x="${x(i)}" y="${top + plotH + 18}" text-anchor="middle">${i + 1}</text>`)
+  }
+  out.push(`<text x="${left + plotW / 2}" y="${height - 10}" text-anchor="middle">turn</text>`)
+  series.forEach((s, j) => {
+    const color = colors[j % colors.length]!
+    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`)
+    for (const [i, v] of s.values.entries()) {
+      out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${color}"/>`)
+    }
+    out.push(
+      `<line x1="${left + plotW + 16}" y1="${top + 10 + j * 20}" x2="${left + plotW + 36}" y2="${top + 10 + j * 20}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${left + plotW + 42}" y="${top + 14 + j * 20}">${escape(s.label)}</text>`
+    )
+  })
+  out.push("</svg>")
+  return out.join("\n")
+}

@@ -1,0 +1,281 @@
+/**
+ * Runs a workload through the pipeline and measures it: the report of one configuration, and the
+ * side-by-side benchmark of the strategies.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as CacheMetrics from "./CacheMetrics.js"
+import type * as CacheWarmer from "./CacheWarmer.js"
+import type { LanguageModel } from "./LanguageModel.js"
+import * as Pipeline from "./Pipeline.js"
+import { breakpoints, positions } from "./Prefix.js"
+import * as Pricing from "./Pricing.js"
+import type { MessagesRequest } from "./Prompt.js"
+import type { Report } from "./Report.js"
+import { callFigures } from "./Report.js"
+import * as Workload from "./Workload.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly warming: CacheWarmer.Policy
+  readonly pruning: boolean
+  readonly method?: CacheWarmer.Method | undefined
+  readonly keepAlive?: boolean | undefined
+  readonly retry?: CacheWarmer.WarmerConfig["retry"]
+  readonly prices?: Pricing.PriceTable | undefined
+  /** the provider's name, for the report */
+  readonly provider: string
+  /** latencies are simulated time (the simulator on a virtual clock) */
+  readonly simulatedTime: boolean
+}
+
+/**
+ * Progress of a run, for a live display.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Progress {
+  readonly turnsDone: number
+  readonly turnsTotal: number
+  readonly calls: number
+  readonly costUsd: number | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunResult {
+  readonly report: Report
+  /** cost per turn index (all sessions), USD: requests and warm calls of that turn */
+  readonly turnCostsUsd: ReadonlyArray<number>
+}
+
+/**
+ * The oracle lower bound: every reused prompt block written once at its TTL's write price and read at
+ * the read price every other time; every block never reused (or below the model's minimum cacheable
+ * prefix) sent as plain input; output as measured.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Oracle {
+  private readonly blocks = new Map<string, { tokens: number; uses: number; cacheable: boolean; ttl: "5m" | "1h" }>()
+  private outputTokens = 0
+
+  constructor(readonly price: Pricing.ModelPrice) {}
+
+  add(request: MessagesRequest, outputTokens: number): void {
+    const all = positions(request)
+    const bps = breakpoints(request, all)
+    // a block can be cached inside any longer prefix of the request: only a request whose whole
+    // prompt is below the model's minimum cannot cache it (optimistic, as a lower bound must be)
+    const cacheable = (all[all.length - 1]?.cumulativeTokens ?? 0) >= this.price.minCacheableTokens
+    let b = 0
+    for (const p of all) {
+      while (b < bps.length && bps[b]!.position.index < p.index) b++
+      const ttl = bps[b]?.ttl ?? "5m"
+      const entry = this.blocks.get(p.fingerprint)
+      if (entry === undefined) {
+        this.blocks.set(p.fingerprint, {
+          tokens: p.tokens,
+          uses: 1,
+          cacheable,
+          ttl
+        })
+      } else {
+        entry.uses++
+        entry.cacheable ||= cacheable
+      }
+    }
+    this.outputTokens += outputTokens
+  }
+
+  costUsd(): number {
+    let units = 0
+    for (const e of this.blocks.values()) {
+      if (e.uses >= 2 && e.cacheable) {
+        const write = e.ttl === "1h" ? Pricing.Multipliers.write1h : Pricing.Multipliers.write5m
+        units += e.tokens * (write + (e.uses - 1) * Pricing.Multipliers.read)
+      } else {
+        units += e.tokens * e.uses * Pricing.Multipliers.input
+      }
+    }
+    return Pricing.microsToUsd(units * this.price.input + this.outputTokens * this.price.output)
+  }
+}
+
+const percentile = (values: ReadonlyArray<number>, q: number): number | null => {
+  if (values.length === 0) return null
+  const sorted = values.slice().sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
+}
+
+/**
+ * Runs a workload on the services in context (a pipeline built for this run).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runWorkload = (
+  workload: Workload.Workload,
+  options: RunOptions,
+  onProgress: (p: Progress) => Effect.Effect<void> = () => Effect.void,
+  onInterrupted: (partial: Report) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<RunResult, never, Pipeline.Pipeline | CacheMetrics.CacheMetrics | Pricing.Pricing> =>
+  Effect.gen(function*() {
+    const pipeline = yield* Pipeline.Pipeline
+    const metrics = yield* CacheMetrics.CacheMetrics
+    const pricing = yield* Pricing.Pricing
+    const price = pricing.lookup(workload.model)
+    const oracle = Option.map(price, (p) => new Oracle(p))
+    const sessions = workload.sessions ?? 1
+    const turnCosts = workload.turns.map(() => 0)
+    const turnLatencies: Array<number> = []
+    let failedRequests = 0
+    let prunedTokens = 0
+    let turnsDone = 0
+    const requestsLeft = (from: number) => workload.turns.slice(from).reduce((n, t) => n + t.requests.length, 0)
+    const costOf = (u: Parameters<typeof Pricing.costMicros>[0]) =>
+      Option.match(price, { onNone: () => 0, onSome: (p) => Pricing.microsToUsd(Pricing.costMicros(u, p)) })
+
+    const session = (s: number) =>
+      Effect.gen(function*() {
+        let conversation: MessagesRequest | undefined
+        for (let t = 0; t < workload.turns.length; t++) {
+          const turn = workload.turns[t]!
+          if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) yield* Effect.sleep(Duration.seconds(turn.idleSeconds))
+          conversation = Workload.conversationAt(workload, s, t, conversation)
+          const result = yield* pipeline.turn({
+            sessionId: `${workload.name}#${s}`,
+            conversation,
+            prompts: Workload.promptsAt(workload, s, t),
+            expectedRemainingRequests: requestsLeft(t + 1)
+          })
+          turnLatencies.push(result.latencyMs)
+          for (const n of Object.values(result.newlyPruned)) prunedTokens += n
+          if (result.warm?._tag === "Warmed") turnCosts[t]! += costOf(result.warm.usage)
+          result.responses.forEach((r, i) => {
+            if (Either.isLeft(r)) {
+              failedRequests++
+              return
+            }
+            turnCosts[t]! += costOf(r.right.usage)
+            if (Option.isSome(oracle)) oracle.value.add(result.requests[i]!, r.right.usage.output)
+          })
+          turnsDone++
+          const snap = yield* metrics.snapshot
+          yield* onProgress({
+            turnsDone,
+            turnsTotal: workload.turns.length * sessions,
+            calls: snap.totals.count,
+            costUsd: snap.totalCostUsd
+          })
+        }
+      })
+
+    const started = yield* Clock.currentTimeMillis
+    const buildReport = Effect.gen(function*() {
+    const elapsedMs = (yield* Clock.currentTimeMillis) - started
+    const snap = yield* metrics.snapshot
+    const retries = Object.values(snap.retries).reduce((a, b) => a + b, 0)
+    const report: Report = {
+      workload: workload.name,
+      provider: options.provider,
+      model: workload.model,
+      warming: options.warming,
+      pruning: options.pruning ? "on" : "off",
+      turns: workload.turns.length,
+      sessions,
+      calls: { warm: callFigures(snap.calls.warm), request: callFigures(snap.calls.request) },
+      totalCostUsd: snap.totalCostUsd,
+      noCacheCostUsd: snap.noCacheCostUsd,
+      oracleCostUsd: Option.match(oracle, { onNone: () => null, onSome: (o) => round(o.costUsd()) }),
+      prunedTokens,
+      retries,
+      failedRequests,
+      details: {
+        keepAlive: options.keepAlive === true,
+        simulatedTime: options.simulatedTime,
+        elapsedMs,
+        savingsUsd: snap.savingsUsd,
+        turnLatencyMs: { p50: percentile(turnLatencies, 0.5), p95: percentile(turnLatencies, 0.95) },
+        hitRate: {
+          warm: { calls: snap.calls.warm.hitRateByCalls, tokens: snap.calls.warm.hitRateByTokens },
+          request: { calls: snap.calls.request.hitRateByCalls, tokens: snap.calls.request.hitRateByTokens }
+        },
+        skippedWarms: snap.skippedWarms,
+        prunedByRule: snap.prunedTokens,
+        retriesByError: snap.retries,
+        failuresByError: snap.failures,
+        warnings: snap.warnings
+      }
+    }
+    return report
+    })
+    yield* Effect.forEach(Array.from({ length: sessions }, (_, s) => s), session, { concurrency: "unbounded" }).pipe(
+      Effect.onInterrupt(() => Effect.flatMap(buildReport, onInterrupted))
+    )
+    return { report: yield* buildReport, turnCostsUsd: turnCosts.map(round) }
+  })
+
+const round = (usd: number) => Math.round(usd * 1e9) / 1e9
+
+/**
+ * The pipeline configuration a run uses.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
+  warmer: {
+    policy: options.warming,
+    method: options.method,
+    keepAlive: options.keepAlive === true ? {} : false,
+    ...(options.retry !== undefined ? { retry: options.retry } : {})
+  },
+  pruner: options.pruning ? {} : false,
+  prices: options.prices
+})
+
+/**
+ * Runs one configuration with a fresh pipeline over the given provider layer.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = <E>(
+  workload: Workload.Workload,
+  options: RunOptions,
+  provider: Layer.Layer<LanguageModel, E>,
+  onProgress?: (p: Progress) => Effect.Effect<void>,
+  onInterrupted?: (partial: Report) => Effect.Effect<void>
+): Effect.Effect<RunResult, E> =>
+  runWorkload(workload, options, onProgress, onInterrupted).pipe(
+    Effect.provide(Pipeline.layer(pipelineConfig(options)).pipe(Layer.provide(provider)))
+  )
+
+/**
+ * The strategies `bench` compares.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const strategies: ReadonlyArray<Pick<RunOptions, "warming" | "pruning">> = [
+  { warming: "off", pruning: false },
+  { warming: "always", pruning: false },
+  { warming: "auto", pruning: false },
+  { warming: "off", pruning: true },
+  { warming: "always", pruning: true },
+  { warming: "auto", pruning: true }
+]

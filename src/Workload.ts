@@ -1,0 +1,229 @@
+/**
+ * Workloads: what the program runs. A JSON file (docs/workload.md) or a built-in name, decoded with
+ * `effect/Schema`; every prompt it would send is checked with `validatePrompt` before anything is
+ * sent, and every failure is a {@link WorkloadError} that names what is wrong and where.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { readFile, stat } from "node:fs/promises"
+import { builtinWorkloads } from "./internal/builtinWorkloads.js"
+import { formatParseError } from "./internal/format.js"
+import { withPrompt } from "./Pipeline.js"
+import * as Pricing from "./Pricing.js"
+import { Message, Tool, System } from "./Prompt.js"
+import type { MessagesRequest } from "./Prompt.js"
+import { violations } from "./PromptValidation.js"
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const WorkloadRequest = Schema.Struct({
+  prompt: Schema.String.pipe(Schema.minLength(1)),
+  maxTokens: Schema.optional(Schema.Int.pipe(Schema.positive()))
+})
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Turn = Schema.Struct({
+  /** messages added to the conversation before this turn */
+  append: Schema.optional(Schema.Array(Message)),
+  /** the turn's requests, run in parallel over the conversation */
+  requests: Schema.Array(WorkloadRequest).pipe(Schema.minItems(1)),
+  /** idle time before this turn */
+  idleSeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite()))
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Turn = typeof Turn.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Workload = Schema.Struct({
+  name: Schema.String.pipe(Schema.minLength(1)),
+  model: Schema.String.pipe(Schema.minLength(1)),
+  system: Schema.optional(System),
+  tools: Schema.optional(Schema.Array(Tool)),
+  /** concurrent copies of the session; `{session}` in appended messages and prompts becomes the copy's number */
+  sessions: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** default `max_tokens` of a request (default 300) */
+  maxTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  turns: Schema.Array(Turn).pipe(Schema.minItems(1))
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Workload = typeof Workload.Type
+
+/**
+ * A workload that cannot run, and why. Nothing was sent.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WorkloadError extends Schema.TaggedError<WorkloadError>("effect-prompt-cache/WorkloadError")(
+  "WorkloadError",
+  {
+    source: Schema.String,
+    reason: Schema.Literal("not_found", "too_large", "not_json", "schema", "invalid_prompt", "unknown_model"),
+    detail: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `workload ${this.source}: ${this.detail}`
+  }
+}
+
+/**
+ * Largest workload file read (8 MiB).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024
+
+/**
+ * Names of the built-in workloads.
+ *
+ * @since 0.1.0
+ * @category builtins
+ */
+export const builtinNames: ReadonlyArray<string> = Object.keys(builtinWorkloads)
+
+/**
+ * @since 0.1.0
+ * @category builtins
+ */
+export const builtin = (name: string): Option.Option<Workload> =>
+  Option.fromNullable(builtinWorkloads[name]).pipe(Option.map((make) => make()))
+
+/**
+ * Decodes a workload from parsed JSON.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode = (source: string, json: unknown): Effect.Effect<Workload, WorkloadError> =>
+  Schema.decodeUnknown(Workload, { errors: "all", onExcessProperty: "ignore" })(json).pipe(
+    Effect.mapError((e) => new WorkloadError({ source, reason: "schema", detail: formatParseError(e) }))
+  )
+
+const substitute = <A>(value: A, session: number): A =>
+  JSON.parse(JSON.stringify(value).replaceAll("{session}", String(session))) as A
+
+/**
+ * The conversation of session copy `session` after turn `turn`'s messages are appended.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const conversationAt = (
+  workload: Workload,
+  session: number,
+  turn: number,
+  previous?: MessagesRequest
+): MessagesRequest => {
+  const base: MessagesRequest = previous ?? {
+    model: workload.model,
+    max_tokens: workload.maxTokens ?? 300,
+    messages: [],
+    ...(workload.system !== undefined ? { system: workload.system } : {}),
+    ...(workload.tools !== undefined ? { tools: workload.tools } : {})
+  }
+  const append = workload.turns[turn]?.append ?? []
+  return append.length === 0 ? base : { ...base, messages: [...base.messages, ...substitute(append, session)] }
+}
+
+/**
+ * The prompts of turn `turn` for session copy `session`.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const promptsAt = (workload: Workload, session: number, turn: number) =>
+  substitute(workload.turns[turn]!.requests, session)
+
+/**
+ * Checks, before anything is sent, that the model is priced and that every request the workload
+ * would send passes `validatePrompt` (the first session copy; copies differ only by `{session}`).
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const check = (
+  source: string,
+  workload: Workload,
+  prices: Pricing.PriceTable = Pricing.defaultTable
+): Effect.Effect<Workload, WorkloadError> =>
+  Effect.suspend(() => {
+    if (Option.isNone(Pricing.lookup(prices, workload.model))) {
+      return Effect.fail(
+        new WorkloadError({ source, reason: "unknown_model", detail: Pricing.unknownModelWarning(workload.model) })
+      )
+    }
+    let conversation: MessagesRequest | undefined
+    for (let t = 0; t < workload.turns.length; t++) {
+      conversation = conversationAt(workload, 0, t, conversation)
+      const prompts = promptsAt(workload, 0, t)
+      for (let r = 0; r < prompts.length; r++) {
+        const found = violations(withPrompt(conversation, prompts[r]!))
+        if (found.length > 0) {
+          const v = found[0]!
+          return Effect.fail(
+            new WorkloadError({
+              source,
+              reason: "invalid_prompt",
+              detail: `turns.${t}.requests.${r} would be rejected by the API: ${v.path}: ${v.detail}`
+            })
+          )
+        }
+      }
+    }
+    return Effect.succeed(workload)
+  })
+
+/**
+ * Loads a workload by built-in name or file path, decodes and checks it.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const load = (
+  nameOrPath: string,
+  prices: Pricing.PriceTable = Pricing.defaultTable
+): Effect.Effect<Workload, WorkloadError> =>
+  Effect.gen(function*() {
+    const found = builtin(nameOrPath)
+    if (Option.isSome(found)) return yield* check(nameOrPath, found.value, prices)
+    const fail = (reason: WorkloadError["reason"], detail: string) =>
+      Effect.fail(new WorkloadError({ source: nameOrPath, reason, detail }))
+    const info = yield* Effect.either(Effect.tryPromise(() => stat(nameOrPath)))
+    if (Either.isLeft(info) || !info.right.isFile()) {
+      return yield* fail(
+        "not_found",
+        `no such file, and no built-in workload of that name (built-ins: ${builtinNames.join(", ")})`
+      )
+    }
+    if (info.right.size > MAX_FILE_BYTES) {
+      return yield* fail("too_large", `the file is ${info.right.size} bytes; the limit is ${MAX_FILE_BYTES} bytes (8 MiB)`)
+    }
+    const text = yield* Effect.orDie(Effect.tryPromise(() => readFile(nameOrPath, "utf8")))
+    const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => e })
+      .pipe(Effect.catchAll((e) => fail("not_json", `not JSON: ${e instanceof Error ? e.message : String(e)}`)))
+    const workload = yield* decode(nameOrPath, json)
+    return yield* check(nameOrPath, workload, prices)
+  })
