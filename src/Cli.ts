@@ -6,8 +6,12 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Demo from "./Demo.js"
 import * as Program from "./Program.js"
+import * as SimulatedProvider from "./SimulatedProvider.js"
+import * as VirtualTime from "./VirtualTime.js"
 import * as Workload from "./Workload.js"
 
 const workload = Options.text("workload").pipe(
@@ -91,6 +95,9 @@ const serve = Command.make(
   (o) => Program.serve(o)
 ).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
 
+const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effect.provide(SimulatedProvider.layer())))
+  .pipe(Command.withDescription("the problem and the fix in ten lines: parallel writes, then one warm call"))
+
 /**
  * @since 0.1.0
  * @category commands
@@ -108,7 +115,7 @@ export const command = Command.make("effect-prompt-cache", {}, () =>
     pruner: false
   })).pipe(
     Command.withDescription("prompt caching that pays: benchmark warming and pruning strategies"),
-    Command.withSubcommands([run, bench, serve])
+    Command.withSubcommands([run, bench, serve, demo])
   )
 
 /**

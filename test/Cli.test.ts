@@ -1,0 +1,110 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as SimulatorServer from "../src/SimulatorServer.js"
+
+const KEY = "sk-ant-cli-test-secret-000"
+
+/** runs the program as a user would: a separate node process */
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args], {
+      env: { ...process.env, ANTHROPIC_API_KEY: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+    return Effect.sync(() => void child.kill())
+  })
+
+const dir = mkdtempSync(join(tmpdir(), "epc-cli-"))
+
+describe("the program", () => {
+  it.live("run --json: one JSON document on stdout, exit 0", () =>
+    Effect.gen(function*() {
+      const r = yield* cli(["run", "--workload", "single-chat", "--warming", "auto", "--pruning", "off", "--json"])
+      expect(r.code).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report).toMatchObject({ workload: "single-chat", provider: "simulated", warming: "auto", pruning: "off", failedRequests: 0 })
+      expect(report.calls.request.count).toBe(8)
+    }), 60_000)
+
+  it.live("bench --json --chart writes every strategy and an SVG", () =>
+    Effect.gen(function*() {
+      const chart = join(dir, "chart.svg")
+      const r = yield* cli(["bench", "--workload", "single-chat", "--json", "--chart", chart])
+      expect(r.code).toBe(0)
+      const doc = JSON.parse(r.stdout)
+      expect(doc.workload).toBe("single-chat")
+      expect(doc.results.map((x: { warming: string; pruning: string }) => `${x.warming}/${x.pruning}`)).toEqual([
+        "off/off", "always/off", "auto/off", "off/on", "always/on", "auto/on"
+      ])
+      const svg = readFileSync(chart, "utf8")
+      expect(svg).toMatch(/^<svg/)
+      expect(svg.match(/<polyline/g)).toHaveLength(6)
+    }), 60_000)
+
+  it.live("bad input: a one-line reason on stderr and a non-zero exit", () =>
+    Effect.gen(function*() {
+      const bad = join(dir, "bad.json")
+      writeFileSync(bad, JSON.stringify({ name: "x", model: "claude-sonnet-4-5", turns: [{ requests: [{ prompt: 1 }] }] }))
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["run", "--workload", join(dir, "nope.json")], "no such file"],
+        [["run", "--workload", bad], "turns.0.requests.0.prompt"],
+        [["run", "--workload", "single-chat", "--provider", "anthropic"], "ANTHROPIC_API_KEY"],
+        [["serve", "--faults", "overloaded=2"], "more than 1"]
+      ]
+      for (const [args, text] of cases) {
+        const r = yield* cli(args)
+        expect(r.code).not.toBe(0)
+        const lines = r.stderr.trim().split("\n")
+        expect(lines).toHaveLength(1)
+        expect(lines[0]).toMatch(/^error: /)
+        expect(lines[0]).toContain(text)
+      }
+    }), 60_000)
+
+  it.live("--provider anthropic runs through the real SDK against ANTHROPIC_BASE_URL; the key is never printed", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const workload = join(dir, "fanout.json")
+      writeFileSync(workload, JSON.stringify({
+        name: "fanout",
+        model: "claude-sonnet-4-5",
+        system: "You review code. ".repeat(600),
+        turns: [1, 2, 3].map((t) => ({
+          append: t === 1 ? [{ role: "user", content: "Review the change." }] : [
+            { role: "assistant", content: `Round ${t - 1} done.` },
+            { role: "user", content: `Round ${t}, please.` }
+          ],
+          requests: [{ prompt: "security" }, { prompt: "tests" }, { prompt: "style" }]
+        }))
+      }))
+      const r = yield* cli(["run", "--workload", workload, "--provider", "anthropic", "--json"], {
+        ANTHROPIC_API_KEY: KEY,
+        ANTHROPIC_BASE_URL: server.url
+      })
+      expect(r.stderr).not.toContain(KEY)
+      expect(r.stdout).not.toContain(KEY)
+      expect(r.code).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report.provider).toBe("anthropic")
+      expect(report.details.simulatedTime).toBe(false)
+      expect(report.calls.request.count).toBe(9)
+      // auto warming over the real SDK: one write per turn, every other request reads
+      expect(report.calls.request.cacheHits).toBe(8)
+      const received = yield* server.received
+      expect(received.length).toBe(9)
+      expect(received.every((x) => x.apiKey === KEY)).toBe(true)
+    }).pipe(Effect.provide(
+      SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
+    )), 60_000)
+})

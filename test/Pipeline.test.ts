@@ -1,0 +1,114 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as Pipeline from "../src/Pipeline.js"
+import { breakpoints } from "../src/Prefix.js"
+import type { MessagesRequest } from "../src/Prompt.js"
+import { violations } from "../src/PromptValidation.js"
+import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import { MODEL, textOfTokens } from "./fixtures.js"
+
+const conversation = (messages: MessagesRequest["messages"]): MessagesRequest => ({
+  model: MODEL,
+  max_tokens: 100,
+  system: [{ type: "text", text: textOfTokens(4000) }],
+  messages
+})
+
+const drive = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const f = yield* Effect.fork(effect)
+    yield* TestClock.adjust("2 minutes")
+    return yield* Fiber.join(f)
+  })
+
+describe("Pipeline", () => {
+  it("withPrompt merges into a last user message, else appends one", () => {
+    const endsWithUser = conversation([{ role: "user", content: "hello" }])
+    const merged = Pipeline.withPrompt(endsWithUser, { prompt: "q", maxTokens: 7 })
+    expect(merged.messages).toEqual([{ role: "user", content: [{ type: "text", text: "hello" }, { type: "text", text: "q" }] }])
+    expect(merged.max_tokens).toBe(7)
+    const endsWithAssistant = conversation([{ role: "user", content: "hello" }, { role: "assistant", content: "hi" }])
+    expect(Pipeline.withPrompt(endsWithAssistant, { prompt: "q" }).messages.at(-1)).toEqual({
+      role: "user",
+      content: [{ type: "text", text: "q" }]
+    })
+  })
+
+  it.effect("a turn: breakpoints on the shared prefix only, one write, the others read", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const turn = yield* drive(pipeline.turn({
+        sessionId: "s",
+        conversation: conversation([{ role: "user", content: "the shared question" }]),
+        prompts: [{ prompt: "a" }, { prompt: "b" }, { prompt: "c" }]
+      }))
+      expect(turn.responses.every(Either.isRight)).toBe(true)
+      for (const r of turn.requests) {
+        expect(violations(r)).toEqual([])
+        const bps = breakpoints(r)
+        // the last breakpoint is the shared user text, never the per-request prompt
+        expect(bps.at(-1)!.position.blockType).toBe("text")
+        const last = r.messages.at(-1)!.content as ReadonlyArray<{ text?: string; cache_control?: unknown }>
+        expect(last.at(-1)!.cache_control).toBeUndefined()
+        expect(last.at(-2)!.cache_control).toBeDefined()
+      }
+      const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
+      expect(calls.filter((c) => (c.usage?.cacheCreation5m ?? 0) > 0)).toHaveLength(1)
+      expect(calls.filter((c) => (c.usage?.cacheRead ?? 0) > 0)).toHaveLength(2)
+    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+
+  it.effect("the next turn reads the previous turn's prefix and writes only what is new", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const first = conversation([{ role: "user", content: "first" }])
+      yield* drive(pipeline.turn({ sessionId: "s", conversation: first, prompts: [{ prompt: "a" }, { prompt: "b" }] }))
+      const second = conversation([
+        { role: "user", content: "first" },
+        { role: "assistant", content: textOfTokens(500, "answer") },
+        { role: "user", content: "second" }
+      ])
+      const turn = yield* drive(pipeline.turn({ sessionId: "s", conversation: second, prompts: [{ prompt: "a" }, { prompt: "b" }] }))
+      const usages = turn.responses.map((r) => Either.getOrThrow(r).usage)
+      const written = usages.reduce((n, u) => n + u.cacheCreation5m, 0)
+      expect(written).toBeGreaterThan(500)
+      expect(written).toBeLessThan(600)
+      expect(Math.min(...usages.map((u) => u.cacheRead))).toBeGreaterThan(4000)
+      const snap = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
+      expect(snap.calls.request.count).toBe(4)
+    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+
+  it.effect("pruning happens before the fan-out, and is counted in the metrics", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const messages: Array<MessagesRequest["messages"][number]> = [{ role: "user", content: "go" }]
+      for (let i = 0; i < 6; i++) {
+        messages.push({ role: "assistant", content: [{ type: "tool_use", id: `toolu_${i}`, name: "read", input: { path: "a.ts" } }] })
+        messages.push({ role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_${i}`, content: textOfTokens(3000, `v${i}`) }] })
+      }
+      const turn = yield* drive(pipeline.turn({ sessionId: "p", conversation: conversation(messages), prompts: [{ prompt: "a" }, { prompt: "b" }] }))
+      expect(turn.pruning).toMatchObject({ _tag: "Applied", reason: "cold" })
+      expect(turn.newlyPruned.deduplication).toBeGreaterThan(5000)
+      const snap = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
+      expect(snap.prunedTokens.deduplication).toBe(turn.newlyPruned.deduplication)
+      for (const r of turn.requests) expect(violations(r)).toEqual([])
+    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: { clearAtLeast: 1000 } }))))
+
+  it.effect("sessions are independent and run concurrently over a shared system prompt", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const results = yield* drive(Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => pipeline.turn({ sessionId: `u${i}`, conversation: conversation([{ role: "user", content: `user ${i} asks` }]), prompts: [{ prompt: "answer" }] }),
+        { concurrency: "unbounded" }
+      ))
+      expect(results.every((t) => t.responses.every(Either.isRight))).toBe(true)
+      const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
+      // one session writes the system prompt; every other reads it
+      const systemWrites = calls.filter((c) => (c.usage?.cacheRead ?? 0) === 0)
+      expect(systemWrites).toHaveLength(1)
+    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+})

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Runner from "../src/Runner.js"
+import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as VirtualTime from "../src/VirtualTime.js"
+import * as Workload from "../src/Workload.js"
+
+const runOn = (name: string, warming: "off" | "always" | "auto", pruning = false, keepAlive = false) =>
+  VirtualTime.run(
+    Runner.run(
+      Option.getOrThrow(Workload.builtin(name)),
+      { warming, pruning, keepAlive, provider: "simulated", simulatedTime: true },
+      SimulatedProvider.layer()
+    )
+  )
+
+const REPORT_KEYS = [
+  "workload", "provider", "model", "warming", "pruning", "turns", "sessions", "calls", "totalCostUsd",
+  "noCacheCostUsd", "oracleCostUsd", "prunedTokens", "retries", "failedRequests", "details"
+]
+const CALL_KEYS = [
+  "count", "cacheHits", "cacheMisses", "inputTokens", "cacheCreationInputTokens", "cacheCreation5mInputTokens",
+  "cacheCreation1hInputTokens", "cacheReadInputTokens", "outputTokens", "costUsd"
+]
+
+describe("Runner", () => {
+  it.effect("the report has the documented shape and adds up", () =>
+    Effect.gen(function*() {
+      const { report, turnCostsUsd } = yield* runOn("single-chat", "always")
+      expect(Object.keys(report)).toEqual(REPORT_KEYS)
+      expect(Object.keys(report.calls.warm)).toEqual(CALL_KEYS)
+      expect(Object.keys(report.calls.request)).toEqual(CALL_KEYS)
+      expect(report.calls.warm.count).toBe(8)
+      expect(report.calls.request.count).toBe(8)
+      expect(report.totalCostUsd).toBeCloseTo(report.calls.warm.costUsd! + report.calls.request.costUsd!, 9)
+      // per-turn costs cover every call
+      expect(turnCostsUsd.reduce((a, b) => a + b, 0)).toBeCloseTo(report.totalCostUsd!, 6)
+      expect(report.details.simulatedTime).toBe(true)
+      expect(JSON.parse(JSON.stringify(report))).toEqual(report)
+    }), 60_000)
+
+  it.effect("auto never costs more than always, and strictly less where warming cannot pay", () =>
+    Effect.gen(function*() {
+      for (const name of Workload.builtinNames) {
+        const always = (yield* runOn(name, "always")).report
+        const auto = (yield* runOn(name, "auto")).report
+        expect(auto.totalCostUsd!).toBeLessThanOrEqual(always.totalCostUsd!)
+        if (name === "single-chat" || name === "multi-user-burst") {
+          expect(auto.totalCostUsd!).toBeLessThan(always.totalCostUsd!)
+        }
+        // auto never costs less than the oracle lower bound
+        expect(auto.totalCostUsd!).toBeGreaterThanOrEqual(auto.oracleCostUsd! * 0.999)
+      }
+    }), 120_000)
+
+  it.effect("single request per turn: auto makes no warm call and costs what naive costs", () =>
+    Effect.gen(function*() {
+      const off = (yield* runOn("single-chat", "off")).report
+      const auto = (yield* runOn("single-chat", "auto")).report
+      expect(auto.calls.warm.count).toBe(0)
+      expect(auto.totalCostUsd).toBe(off.totalCostUsd)
+      expect(auto.details.skippedWarms).toEqual({ single_request: 8 })
+    }), 60_000)
+
+  it.effect("idle gaps: keep-alive turns TTL misses into reads", () =>
+    Effect.gen(function*() {
+      const plain = (yield* runOn("idle-gap", "auto", true)).report
+      const kept = (yield* runOn("idle-gap", "auto", true, true)).report
+      expect(plain.details.hitRate.request.calls).toBeLessThan(0.6)
+      expect(kept.details.hitRate.request.calls).toBeGreaterThan(0.9)
+      expect(kept.calls.warm.count).toBeGreaterThan(0)
+      expect(kept.totalCostUsd!).toBeLessThan(plain.totalCostUsd!)
+    }), 60_000)
+
+  it("the oracle: reused blocks written once then read, others plain", () => {
+    const oracle = new Runner.Oracle({ input: 1, output: 0, minCacheableTokens: 1 })
+    const request = { model: "m", max_tokens: 1, system: "x".repeat(400), messages: [{ role: "user" as const, content: "y".repeat(40) }] }
+    oracle.add(request, 0)
+    oracle.add(request, 0)
+    // 100 system tokens: 1.25 + 0.1; 13 message tokens: 1.25 + 0.1 → (113 × 1.35) µ$
+    expect(oracle.costUsd()).toBeCloseTo((113 * 1.35) / 1e6, 12)
+  })
+})
