@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import type { Position } from "./Prefix.js"
-import { breakpoints, positions } from "./Prefix.js"
+import { breakpoints, positions, sameBlock, samePrompt } from "./Prefix.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest, TextBlock, Tool } from "./Prompt.js"
 import { contentBlocks, systemBlocks } from "./Prompt.js"
 import { MAX_BREAKPOINTS } from "./PromptValidation.js"
@@ -138,7 +138,15 @@ export const plan = (input: PlanInput): Plan => {
   }))
   const marks = new Map(chosen.filter((c) => c.role !== "caller").map((c) => [c.position.index, c.ttl] as const))
   const shared = planned.filter((b) => b.index < Math.max(0, input.sharedPositions)).at(-1)
-  return { request: marks.size === 0 ? request : mark(request, all, marks), breakpoints: planned, shared, sharedTokens }
+  const marked = marks.size === 0 ? request : mark(request, all, marks)
+  if (marked !== request) samePrompt(marked, all, marks)
+  return { request: marked, breakpoints: planned, shared, sharedTokens }
+}
+
+/** a marked copy of a block shares the original's fingerprint memo (cache_control is not hashed) */
+const copy = <A extends object>(original: object, marked: A): A => {
+  sameBlock(marked, original)
+  return marked
 }
 
 const cc = (ttl: CacheTtl) => (ttl === "1h" ? { type: "ephemeral" as const, ttl: "1h" as const } : { type: "ephemeral" as const })
@@ -158,13 +166,13 @@ export const mark = (
   const at = (section: Position["section"], item: number, block: number) => index.get(`${section}:${item}:${block}`)
   const tools = request.tools?.map((tool, i): Tool => {
     const ttl = marks.get(at("tools", i, 0)?.index ?? -1)
-    return ttl === undefined ? tool : { ...tool, cache_control: cc(ttl) }
+    return ttl === undefined ? tool : copy(tool, { ...tool, cache_control: cc(ttl) })
   })
   const sys = systemBlocks(request.system)
   const system = sys.some((_, i) => marks.has(at("system", i, 0)?.index ?? -1))
     ? sys.map((block, i): TextBlock => {
       const ttl = marks.get(at("system", i, 0)?.index ?? -1)
-      return ttl === undefined ? block : { ...block, cache_control: cc(ttl) }
+      return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) })
     })
     : request.system
   const messages = request.messages.map((message, m): Message => {
@@ -174,7 +182,7 @@ export const mark = (
       ...message,
       content: blocks.map((block, b): ContentBlock => {
         const ttl = marks.get(at("messages", m, b)?.index ?? -1)
-        return ttl === undefined ? block : ({ ...block, cache_control: cc(ttl) } as ContentBlock)
+        return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) } as ContentBlock)
       })
     }
   })

@@ -248,6 +248,36 @@ export interface CacheMetricsService {
  */
 export class CacheMetrics extends Context.Tag("effect-prompt-cache/CacheMetrics")<CacheMetrics, CacheMetricsService>() {}
 
+/** the tagged metrics of one (call kind, model): built once, reused for every call */
+const taggedCache = new Map<string, ReturnType<typeof buildTagged>>()
+const buildTagged = (call: CallKind, model: string) => {
+  const t = (m: Metric.Metric.Counter<number>) => Metric.tagged(Metric.tagged(m, "call", call), "model", model)
+  const tokens = (kind: string) => Metric.tagged(t(tokensTotal), "kind", kind)
+  return {
+    calls: t(callsTotal),
+    hits: t(cacheHitsTotal),
+    misses: t(cacheMissesTotal),
+    input: tokens("input"),
+    write5m: tokens("cache_write_5m"),
+    write1h: tokens("cache_write_1h"),
+    read: tokens("cache_read"),
+    output: tokens("output"),
+    cost: t(costMicrosTotal),
+    begun: Metric.tagged(timeToBegunMs, "call", call),
+    latency: Metric.tagged(latencyMs, "call", call)
+  }
+}
+const taggedFor = (call: CallKind, model: string) => {
+  const key = `${call}\u0000${model}`
+  let m = taggedCache.get(key)
+  if (m === undefined) {
+    m = buildTagged(call, model)
+    if (taggedCache.size > 1000) taggedCache.clear()
+    taggedCache.set(key, m)
+  }
+  return m
+}
+
 const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by)
 
 /**
@@ -289,21 +319,19 @@ export const make = Effect.gen(function*() {
       }
       k.latencies.push(r.latencyMs)
       if (r.timeToBegunMs !== undefined) k.begun.push(r.timeToBegunMs)
-      const tagged = (m: Metric.Metric.Counter<number>) =>
-        m.pipe(Metric.tagged("call", r.call), Metric.tagged("model", model))
-      const tokens = (kind: string, n: number) =>
-        n > 0 ? Metric.incrementBy(tagged(tokensTotal).pipe(Metric.tagged("kind", kind)), n) : Effect.void
+      const m = taggedFor(r.call, model)
+      const tokens = (metric: Metric.Metric.Counter<number>, n: number) => (n > 0 ? Metric.incrementBy(metric, n) : Effect.void)
       return Effect.all([
-        Metric.increment(tagged(callsTotal)),
-        Metric.increment(tagged(r.usage.cacheRead > 0 ? cacheHitsTotal : cacheMissesTotal)),
-        tokens("input", r.usage.input),
-        tokens("cache_write_5m", r.usage.cacheCreation5m),
-        tokens("cache_write_1h", r.usage.cacheCreation1h),
-        tokens("cache_read", r.usage.cacheRead),
-        tokens("output", r.usage.output),
-        Option.isSome(cost) ? Metric.incrementBy(tagged(costMicrosTotal), cost.value) : Effect.void,
-        Metric.update(timeToBegunMs.pipe(Metric.tagged("call", r.call)), r.timeToBegunMs ?? r.latencyMs),
-        Metric.update(latencyMs.pipe(Metric.tagged("call", r.call)), r.latencyMs)
+        Metric.increment(m.calls),
+        Metric.increment(r.usage.cacheRead > 0 ? m.hits : m.misses),
+        tokens(m.input, r.usage.input),
+        tokens(m.write5m, r.usage.cacheCreation5m),
+        tokens(m.write1h, r.usage.cacheCreation1h),
+        tokens(m.read, r.usage.cacheRead),
+        tokens(m.output, r.usage.output),
+        Option.isSome(cost) ? Metric.incrementBy(m.cost, cost.value) : Effect.void,
+        Metric.update(m.begun, r.timeToBegunMs ?? r.latencyMs),
+        Metric.update(m.latency, r.latencyMs)
       ], { discard: true })
     })
 

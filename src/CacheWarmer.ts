@@ -29,6 +29,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { SkipReason } from "./CacheMetrics.js"
@@ -85,7 +86,7 @@ export interface WarmerConfig {
   readonly method?: Method | undefined
   /** warm calls in flight at most, to protect rate limits (default 4) */
   readonly maxConcurrentWarms?: number | undefined
-  /** how long a waiter waits for a leader before it runs uncached (default 60 s) */
+  /** how long waiters wait for a leader before they run uncached (default 60 s) */
   readonly maxWaitMs?: number | undefined
   /** retries of every call (default `RetryPolicy.exponentialBackoff()`) */
   readonly retry?: RetrySchedule | undefined
@@ -266,11 +267,19 @@ export const make = (config: WarmerConfig = {}) =>
       })
     }
 
+    /** one timer per gate (not per waiter): waiters are released after `maxWaitMs` at the latest */
+    const watchdogs = new Map<Deferred.Deferred<GateOutcome>, Fiber.RuntimeFiber<void>>()
+
     /** releases a leader's gates: removes them first, so that woken waiters see the new state */
     const release = (keys: ReadonlyArray<string>, gate: Deferred.Deferred<GateOutcome>, outcome: GateOutcome) =>
       Effect.suspend(() => {
         for (const k of keys) if (gates.get(k) === gate) gates.delete(k)
-        return Deferred.succeed(gate, outcome)
+        const watchdog = watchdogs.get(gate)
+        watchdogs.delete(gate)
+        return Effect.zipRight(
+          watchdog === undefined ? Effect.void : Fiber.interruptFork(watchdog),
+          Deferred.succeed(gate, outcome)
+        )
       })
 
     type Decision =
@@ -290,6 +299,17 @@ export const make = (config: WarmerConfig = {}) =>
         const gate = yield* Deferred.make<GateOutcome>()
         const keys = cold.map((b) => b.position.fingerprint)
         for (const k of keys) gates.set(k, gate)
+        const watchdog = yield* Effect.sleep(Duration.millis(maxWaitMs)).pipe(
+          Effect.zipRight(Effect.suspend(() => {
+            watchdogs.delete(gate)
+            return release(keys, gate, "failed")
+          })),
+          Effect.asVoid,
+          // forked from an uninterruptible region: the watchdog itself must stay interruptible
+          Effect.interruptible,
+          Effect.forkIn(scope)
+        )
+        watchdogs.set(gate, watchdog)
         return { _tag: "Lead", keys, gate } as Decision
       }))
 
@@ -304,7 +324,6 @@ export const make = (config: WarmerConfig = {}) =>
       onJoin?: Effect.Effect<A, E>
     ): Effect.Effect<A, E> =>
       Effect.gen(function*() {
-        const deadline = (yield* Clock.currentTimeMillis) + maxWaitMs
         while (true) {
           // the decision is taken uninterruptibly and a leader's gates are released on every exit
           const result = yield* Effect.acquireUseRelease(
@@ -316,15 +335,11 @@ export const make = (config: WarmerConfig = {}) =>
                 case "Lead":
                   return Effect.map(lead(decision.keys, decision.gate), Option.some)
                 case "Wait":
+                  // the gate's watchdog bounds the wait: it is released "failed" after maxWaitMs
                   return Effect.gen(function*() {
-                    const remaining = deadline - (yield* Clock.currentTimeMillis)
-                    const outcome = remaining <= 0 ? Option.none<GateOutcome>() : yield* Deferred.await(decision.gate).pipe(
-                      Effect.timeoutOption(Duration.millis(remaining))
-                    )
-                    if (Option.isSome(outcome) && outcome.value === "abandoned") return Option.none<A>()
-                    if (Option.isSome(outcome) && outcome.value === "ready" && onJoin !== undefined) {
-                      return Option.some(yield* onJoin)
-                    }
+                    const outcome = yield* Deferred.await(decision.gate)
+                    if (outcome === "abandoned") return Option.none<A>()
+                    if (outcome === "ready" && onJoin !== undefined) return Option.some(yield* onJoin)
                     return Option.some(yield* direct)
                   })
               }

@@ -24,7 +24,7 @@ import * as CacheMetrics from "./CacheMetrics.js"
 import * as CacheWarmer from "./CacheWarmer.js"
 import * as ContextPruner from "./ContextPruner.js"
 import type { LanguageModel } from "./LanguageModel.js"
-import { positions } from "./Prefix.js"
+import { positions, samePrompt } from "./Prefix.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
@@ -124,10 +124,14 @@ export const withPrompt = (conversation: MessagesRequest, prompt: TurnPrompt): M
 }
 
 /** the shared prefix as a request a warm call can send: a user message is added when there is none */
-const sharedRequest = (conversation: MessagesRequest): MessagesRequest =>
-  conversation.messages.length === 0
-    ? { ...conversation, max_tokens: 0, messages: [{ role: "user", content: "." }] }
-    : { ...conversation, max_tokens: 0 }
+const sharedRequest = (conversation: MessagesRequest): MessagesRequest => {
+  if (conversation.messages.length === 0) {
+    return { ...conversation, max_tokens: 0, messages: [{ role: "user", content: "." }] }
+  }
+  const shared = { ...conversation, max_tokens: 0 }
+  samePrompt(shared, positions(conversation))
+  return shared
+}
 
 interface SessionState {
   previousSharedPositions: number | undefined

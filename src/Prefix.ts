@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import { canonicalJson } from "./internal/canonical.js"
+import { canonicalJson, canonicalJsonOf } from "./internal/canonical.js"
 import type { CacheControl, CacheTtl, ContentBlock, MessagesRequest } from "./Prompt.js"
 import { cacheControlOf, contentBlocks, systemBlocks } from "./Prompt.js"
 import { estimateBlock, estimateTool, MESSAGE_OVERHEAD_TOKENS } from "./TokenCounter.js"
@@ -59,10 +59,66 @@ const isCacheableBlock = (block: ContentBlock): boolean => {
   return true
 }
 
-const hash = (previous: string, marker: string, payload: string): string =>
-  createHash("sha256").update(previous).update("\u0000").update(marker).update("\u0000").update(payload).digest(
-    "hex"
-  )
+const chain = new Map<string, Map<string, Map<string, string>>>()
+let links = 0
+
+/**
+ * One link of the fingerprint chain. Links already computed (shared prefixes) are looked up, by the
+ * very string objects computed before, so no key is built or rehashed.
+ */
+const hash = (previous: string, marker: string, payload: string): string => {
+  let byMarker = chain.get(previous)
+  if (byMarker === undefined) {
+    if (links >= 200_000) {
+      chain.clear()
+      links = 0
+    }
+    byMarker = new Map()
+    chain.set(previous, byMarker)
+  }
+  let byPayload = byMarker.get(marker)
+  if (byPayload === undefined) {
+    byPayload = new Map()
+    byMarker.set(marker, byPayload)
+  }
+  let fp = byPayload.get(payload)
+  if (fp === undefined) {
+    fp = createHash("sha256").update(previous).update("\u0000").update(marker).update("\u0000").update(payload).digest(
+      "hex"
+    )
+    byPayload.set(payload, fp)
+    links++
+  }
+  return fp
+}
+
+const positionsMemo = new WeakMap<MessagesRequest, ReadonlyArray<Position>>()
+
+/**
+ * Per-block memo: the digest of a block's canonical JSON and its default token estimate. Blocks are
+ * shared by reference across the requests of a conversation, so each is serialized and hashed once.
+ */
+const blockMemo = new WeakMap<object, { readonly digest: string; tokens: number | undefined }>()
+
+const memoOf = (block: object) => {
+  let memo = blockMemo.get(block)
+  if (memo === undefined) {
+    memo = { digest: createHash("sha256").update(canonicalJsonOf(block)).digest("hex"), tokens: undefined }
+    blockMemo.set(block, memo)
+  }
+  return memo
+}
+
+/**
+ * Lets `copy` (the same block with another `cache_control`, which fingerprints ignore) reuse the memo
+ * of `original`.
+ *
+ * @since 0.1.0
+ * @category fingerprints
+ */
+export const sameBlock = (copy: object, original: object): void => {
+  blockMemo.set(copy, memoOf(original))
+}
 
 /**
  * The fingerprint of the empty prefix of a model (the chain's seed).
@@ -79,7 +135,48 @@ export const seed = (model: string): string => hash("effect-prompt-cache/v1", "m
  * @category positions
  */
 export const positions = (request: MessagesRequest, options?: PositionsOptions): ReadonlyArray<Position> => {
-  const estimate = options?.estimate ?? estimateBlock
+  if (options?.estimate !== undefined) return computePositions(request, options)
+  let all = positionsMemo.get(request)
+  if (all === undefined) {
+    all = computePositions(request, options)
+    positionsMemo.set(request, all)
+  }
+  return all
+}
+
+/**
+ * Records the positions of `request` as those of `base` with other breakpoints: valid when `request`
+ * differs from `base` only by `cache_control` and request fields outside the prompt (`max_tokens`),
+ * which fingerprints ignore. Saves recomputing them.
+ *
+ * @since 0.1.0
+ * @category positions
+ */
+export const samePrompt = (
+  request: MessagesRequest,
+  base: ReadonlyArray<Position>,
+  marks?: ReadonlyMap<number, CacheTtl>
+): void => {
+  if (marks === undefined || marks.size === 0) {
+    positionsMemo.set(request, base)
+    return
+  }
+  positionsMemo.set(
+    request,
+    base.map((p) => {
+      const ttl = marks.get(p.index)
+      return ttl === undefined ? p : { ...p, cacheControl: ttl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" } }
+    })
+  )
+}
+
+const computePositions = (request: MessagesRequest, options?: PositionsOptions): ReadonlyArray<Position> => {
+  const custom = options?.estimate
+  const estimate = (block: ContentBlock, memo: { tokens: number | undefined }): number => {
+    if (custom !== undefined) return custom(block)
+    if (memo.tokens === undefined) memo.tokens = estimateBlock(block)
+    return memo.tokens
+  }
   const out: Array<Position> = []
   let fp = seed(request.model)
   let cumulative = 0
@@ -88,11 +185,14 @@ export const positions = (request: MessagesRequest, options?: PositionsOptions):
     itemIndex: number,
     blockIndex: number,
     block: ContentBlock,
-    tokens: number,
-    marker: string
+    tokens: (memo: { tokens: number | undefined }) => number,
+    marker: string,
+    key: object = block
   ) => {
-    fp = hash(fp, marker, canonicalJson(block))
-    cumulative += tokens
+    const memo = memoOf(key)
+    const n = tokens(memo)
+    fp = hash(fp, marker, memo.digest)
+    cumulative += n
     out.push({
       index: out.length,
       section,
@@ -101,15 +201,16 @@ export const positions = (request: MessagesRequest, options?: PositionsOptions):
       blockType: block.type,
       cacheControl: cacheControlOf(block),
       cacheable: isCacheableBlock(block),
-      tokens,
+      tokens: n,
       cumulativeTokens: cumulative,
       fingerprint: fp
     })
   }
   ;(request.tools ?? []).forEach((tool, i) => {
-    push("tools", i, 0, { type: "tool", ...tool } as unknown as ContentBlock, estimateTool(tool), "T")
+    const asBlock = { type: "tool", ...tool } as unknown as ContentBlock
+    push("tools", i, 0, asBlock, (memo) => (memo.tokens ??= estimateTool(tool)), "T", tool)
   })
-  systemBlocks(request.system).forEach((block, i) => push("system", i, 0, block, estimate(block), "S"))
+  systemBlocks(request.system).forEach((block, i) => push("system", i, 0, block, (memo) => estimate(block, memo), "S"))
   // tool_choice and thinking settings invalidate the messages part: fold them in where it starts.
   let messagesMarker = "C" + canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
   request.messages.forEach((message, m) => {
@@ -117,7 +218,7 @@ export const positions = (request: MessagesRequest, options?: PositionsOptions):
       const first = b === 0
       const marker = (first ? `${messagesMarker}M:${message.role}` : "B")
       messagesMarker = ""
-      push("messages", m, b, block, estimate(block) + (first ? MESSAGE_OVERHEAD_TOKENS : 0), marker)
+      push("messages", m, b, block, (memo) => estimate(block, memo) + (first ? MESSAGE_OVERHEAD_TOKENS : 0), marker)
     })
   })
   return out

@@ -417,18 +417,18 @@ export const overhead = (repetitions = 7): Effect.Effect<OverheadResult> =>
   Effect.gen(function*() {
     const workload = Option.getOrThrow(Workload.builtin("agent-session"))
     const zero = { latency: SimulatedProvider.zeroLatency }
-    // the requests a naive caller would send: the conversation plus its prompt, no pipeline
-    const raw: Array<ReadonlyArray<MessagesRequest>> = []
-    let conversation: MessagesRequest | undefined
-    for (let t = 0; t < workload.turns.length; t++) {
-      conversation = Workload.conversationAt(workload, 0, t, conversation)
-      const c = conversation
-      raw.push(Workload.promptsAt(workload, 0, t).map((p) => Pipeline.withPrompt(c, p)))
-    }
-    const requests = raw.reduce((n, r) => n + r.length, 0)
+    // a naive caller: builds each turn's conversation the same way the runner does, adds its prompt,
+    // and sends the requests straight to the simulator — no pruning, planning, warming or metrics
+    const requests = workload.turns.reduce((n, t) => n + t.requests.length, 0)
     const direct = Effect.gen(function*() {
       const lm = yield* LanguageModel
-      for (const turn of raw) yield* Effect.forEach(turn, lm.create, { concurrency: "unbounded" })
+      let conversation: MessagesRequest | undefined
+      for (let t = 0; t < workload.turns.length; t++) {
+        conversation = Workload.conversationAt(workload, 0, t, conversation)
+        const c = conversation
+        const turn = Workload.promptsAt(workload, 0, t).map((p) => Pipeline.withPrompt(c, p))
+        yield* Effect.forEach(turn, lm.create, { concurrency: "unbounded" })
+      }
     }).pipe(Effect.provide(SimulatedProvider.layer(zero)), Effect.orDie)
     const options: Runner.RunOptions = { warming: "auto", pruning: true, provider: "simulated", simulatedTime: false }
     const piped = Runner.run(workload, options, SimulatedProvider.layer(zero))

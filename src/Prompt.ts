@@ -278,8 +278,19 @@ export const decodeRequest = Schema.decodeUnknown(MessagesRequest, { errors: "al
  * @since 0.1.0
  * @category utils
  */
-export const contentBlocks = (message: Message): ReadonlyArray<ContentBlock> =>
-  typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content
+export const contentBlocks = (message: Message): ReadonlyArray<ContentBlock> => {
+  if (typeof message.content !== "string") return message.content
+  // the same block objects every time, so per-block memos (fingerprints, token counts) hit
+  let blocks = stringBlocks.get(message)
+  if (blocks === undefined) {
+    blocks = [{ type: "text", text: message.content }]
+    stringBlocks.set(message, blocks)
+  }
+  return blocks
+}
+
+const stringBlocks = new WeakMap<Message, ReadonlyArray<ContentBlock>>()
+const stringSystems = new Map<string, ReadonlyArray<TextBlock>>()
 
 /**
  * The system prompt as text blocks.
@@ -287,8 +298,17 @@ export const contentBlocks = (message: Message): ReadonlyArray<ContentBlock> =>
  * @since 0.1.0
  * @category utils
  */
-export const systemBlocks = (system: System | undefined): ReadonlyArray<TextBlock> =>
-  system === undefined ? [] : typeof system === "string" ? (system === "" ? [] : [{ type: "text", text: system }]) : system
+export const systemBlocks = (system: System | undefined): ReadonlyArray<TextBlock> => {
+  if (system === undefined || system === "") return []
+  if (typeof system !== "string") return system
+  let blocks = stringSystems.get(system)
+  if (blocks === undefined) {
+    blocks = [{ type: "text", text: system }]
+    if (stringSystems.size >= 64) stringSystems.clear()
+    stringSystems.set(system, blocks)
+  }
+  return blocks
+}
 
 /**
  * The cache control a block carries, if any.

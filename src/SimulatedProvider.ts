@@ -215,13 +215,14 @@ export const make = (config: SimulatorConfig = {}) =>
     const sleepMs = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
 
     /**
-     * Runs one call; `emit` receives the Begun and Completed events in order (for streams).
+     * A call in two phases: `start` runs until the response has begun (validation, the cache lookup,
+     * time to first token, the cache write) and returns the `Begun` event and `finish`, the rest of
+     * the response (generation time, completion). A stream emits `Begun` between the two.
      */
-    const run = (
+    const start = (
       request: MessagesRequest,
-      streamed: boolean,
-      emit: (event: StreamEvent) => Effect.Effect<void>
-    ): Effect.Effect<Response, ProviderError> =>
+      streamed: boolean
+    ): Effect.Effect<{ readonly begun: StreamEvent; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
       Effect.gen(function*() {
         const n = ++counter
         const id = `msg_sim_${n.toString().padStart(6, "0")}`
@@ -250,10 +251,16 @@ export const make = (config: SimulatorConfig = {}) =>
           outcome: "pending"
         }
         log.push(record)
+        const observed = <A>(effect: Effect.Effect<A, ProviderError>) =>
+          effect.pipe(
+            Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),
+            Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
+          )
         const fault = drawFault()
         const cachePlan = plan(store, all, bps, startedAt, price.value.minCacheableTokens, lookback)
         const u = cachePlan.usage
-        const work = Effect.gen(function*() {
+        const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
+        yield* observed(Effect.gen(function*() {
           if (fault !== undefined && fault !== "connectionReset") {
             yield* sleepMs(fault === "timeout" ? faults.timeoutMs ?? 10_000 : latency.baseMs)
             return yield* Effect.fail(faultError(fault, requestId))
@@ -265,8 +272,9 @@ export const make = (config: SimulatorConfig = {}) =>
           const begunAt = yield* Clock.currentTimeMillis
           commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
-          const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
-          yield* emit({ _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } })
+        }))
+        const begun: StreamEvent = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
+        const finish = observed(Effect.gen(function*() {
           if (fault === "connectionReset") return yield* Effect.fail(faultError(fault, requestId))
           yield* sleepMs(latency.outputMsPerToken * output)
           const usage: Usage = { ...u, output }
@@ -279,31 +287,22 @@ export const make = (config: SimulatorConfig = {}) =>
             usage,
             requestId
           }
-          if (output > 0) yield* emit({ _tag: "TextDelta", text })
-          yield* emit({ _tag: "Completed", response })
           record.completedAt = yield* Clock.currentTimeMillis
           record.usage = usage
           record.outcome = "success"
           return response
-        })
-        return yield* work.pipe(
-          Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),
-          Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
-        )
+        }))
+        return { begun, finish }
       })
 
-    const create = (request: MessagesRequest) => run(request, false, () => Effect.void)
+    const create = (request: MessagesRequest) => Effect.flatMap(start(request, false), (s) => s.finish)
 
     const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
-      Stream.asyncPush<StreamEvent, ProviderError>((emit) =>
-        run(request, true, (event) => Effect.sync(() => emit.single(event))).pipe(
-          Effect.matchEffect({
-            onFailure: (e) => Effect.sync(() => emit.fail(e)),
-            onSuccess: () => Effect.sync(() => emit.end())
-          }),
-          Effect.forkScoped
-        )
-      )
+      Stream.unwrap(Effect.map(start(request, true), ({ begun, finish }) =>
+        Stream.succeed(begun).pipe(Stream.concat(Stream.fromIterableEffect(Effect.map(finish, (response): ReadonlyArray<StreamEvent> => {
+          const text = response.content.length === 0 ? [] : [{ _tag: "TextDelta" as const, text: String(response.content[0]!.text) }]
+          return [...text, { _tag: "Completed", response }]
+        }))))))
 
     const model: LanguageModelService = { provider: "simulated", create, stream }
     const inspect: SimulatorService = {

@@ -13,7 +13,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { canonicalJson } from "./internal/canonical.js"
+import { canonicalJson, canonicalJsonOf } from "./internal/canonical.js"
 import type { ContentBlock, MessagesRequest, Tool } from "./Prompt.js"
 import { contentBlocks, systemBlocks } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
@@ -47,6 +47,17 @@ export const estimateText = (text: string): number => Math.ceil(text.length / 4)
  * @category estimator
  */
 export const estimateBlock = (block: ContentBlock): number => {
+  let n = estimates.get(block)
+  if (n === undefined) {
+    n = estimateUncached(block)
+    estimates.set(block, n)
+  }
+  return n
+}
+
+const estimates = new WeakMap<object, number>()
+
+const estimateUncached = (block: ContentBlock): number => {
   switch (block.type) {
     case "text":
       return estimateText((block as { text: string }).text)
@@ -65,7 +76,7 @@ export const estimateBlock = (block: ContentBlock): number => {
     }
     case "tool_use": {
       const b = block as { name: string; input: unknown }
-      return estimateText(b.name) + estimateText(canonicalJson(b.input)) + 5
+      return estimateText(b.name) + estimateText(canonicalJsonOf(b.input)) + 5
     }
     default:
       return estimateText(canonicalJson(block))

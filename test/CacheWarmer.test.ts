@@ -170,6 +170,25 @@ describe("CacheWarmer", () => {
       { failWhen: (_, n) => (n === 0 ? new Overloaded({ detail: "busy" }) : undefined) }
     ))))
 
+  it.effect("a leader that hangs: waiters are released after maxWaitMs and run uncached", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const leader = yield* Effect.fork(warmer.request(sharedPrefixRequest(5000, "leader")))
+      yield* TestClock.adjust("10 millis")
+      const waiters = yield* Effect.fork(
+        Effect.all([1, 2].map((i) => warmer.request(sharedPrefixRequest(5000, `waiter ${i}`))), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("29 seconds")
+      expect(yield* calls).toHaveLength(0)
+      yield* TestClock.adjust("2 seconds")
+      yield* TestClock.adjust("1 minute")
+      const results = yield* Fiber.join(waiters)
+      expect(results).toHaveLength(2)
+      expect(writes(yield* calls)).toHaveLength(2)
+      yield* Fiber.interrupt(leader)
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+    }).pipe(Effect.provide(warmerLayer({ policy: "auto", maxWaitMs: 30_000 }, { failWhen: (_, n) => (n === 0 ? "hang" : undefined) }))))
+
   it.effect("an interrupted leader: a waiter takes over, still one write", () =>
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer

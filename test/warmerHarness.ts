@@ -13,7 +13,7 @@ import * as SimulatedProvider from "../src/SimulatedProvider.js"
 import * as WarmRegistry from "../src/WarmRegistry.js"
 
 /** decides, per call, whether the provider fails it before anything is sent to the simulator */
-export type FailWhen = (request: MessagesRequest, call: number) => ProviderError | undefined
+export type FailWhen = (request: MessagesRequest, call: number) => ProviderError | "hang" | undefined
 
 /** wraps the simulator's LanguageModel: calls chosen by `failWhen` fail instead of reaching it */
 const failing = (failWhen: FailWhen) =>
@@ -24,11 +24,11 @@ const failing = (failWhen: FailWhen) =>
         provider: lm.provider,
         create: (r) => Effect.suspend(() => {
           const e = failWhen(r, n++)
-          return e === undefined ? lm.create(r) : Effect.fail(e)
+          return e === undefined ? lm.create(r) : e === "hang" ? Effect.never : Effect.fail(e)
         }),
         stream: (r) => Stream.suspend(() => {
           const e = failWhen(r, n++)
-          return e === undefined ? lm.stream(r) : Stream.fail(e)
+          return e === undefined ? lm.stream(r) : e === "hang" ? Stream.never : Stream.fail(e)
         })
       }
       return Context.make(LanguageModel, wrapped).pipe(Context.add(SimulatedProvider.Simulator, sim))

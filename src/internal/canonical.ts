@@ -36,3 +36,16 @@ const write = (value: unknown, out: Array<string>): void => {
     out.push(JSON.stringify(value))
   }
 }
+
+const memo = new WeakMap<object, string>()
+
+/** canonicalJson, memoized per object (objects are treated as immutable values) */
+export const canonicalJsonOf = (value: unknown): string => {
+  if (typeof value !== "object" || value === null) return canonicalJson(value)
+  let s = memo.get(value)
+  if (s === undefined) {
+    s = canonicalJson(value)
+    memo.set(value, s)
+  }
+  return s
+}

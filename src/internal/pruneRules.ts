@@ -6,7 +6,7 @@ import { posix } from "node:path"
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from "../Prompt.js"
 import { contentBlocks } from "../Prompt.js"
 import { estimateBlock, estimateText } from "../TokenCounter.js"
-import { canonicalJson } from "./canonical.js"
+import { canonicalJson, canonicalJsonOf } from "./canonical.js"
 
 export type RuleName = "deduplication" | "superseded_writes" | "error_purging" | "superseded_results" | "age"
 
@@ -104,9 +104,20 @@ const pathOf = (input: unknown): string | undefined => {
   return undefined
 }
 
-/** arguments with paths normalized and commands' white space folded */
+const normalizedMemo = new WeakMap<object, string>()
+
+/** arguments with paths normalized and commands' white space folded (memoized per input object) */
 const normalizedArgs = (input: unknown): string => {
   if (typeof input !== "object" || input === null) return canonicalJson(input)
+  let memo = normalizedMemo.get(input)
+  if (memo === undefined) {
+    memo = normalize(input)
+    normalizedMemo.set(input, memo)
+  }
+  return memo
+}
+
+const normalize = (input: object): string => {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
     if (typeof v === "string" && PATH_KEYS.includes(k)) out[k] = posix.normalize(v.replace(/^\.\//, ""))
@@ -116,12 +127,28 @@ const normalizedArgs = (input: unknown): string => {
   return canonicalJson(out)
 }
 
+/** a map keyed by (tool name, argument string) without building joined keys */
+class ByCall<V> {
+  private readonly maps = new Map<string, Map<string, V>>()
+  get(name: string, args: string): V | undefined {
+    return this.maps.get(name)?.get(args)
+  }
+  set(name: string, args: string, value: V): void {
+    let inner = this.maps.get(name)
+    if (inner === undefined) {
+      inner = new Map()
+      this.maps.set(name, inner)
+    }
+    inner.set(args, value)
+  }
+}
+
 /** identical calls (same name, canonical input): every result but the latest */
 export const deduplication = (c: Conversation): ReadonlyArray<Mark> => {
-  const latest = new Map<string, string>()
-  for (const call of c.calls) latest.set(`${call.name}\u0000${canonicalJson(call.input)}`, call.id)
+  const latest = new ByCall<string>()
+  for (const call of c.calls) latest.set(call.name, canonicalJsonOf(call.input), call.id)
   return c.calls
-    .filter((call) => !call.isError && latest.get(`${call.name}\u0000${canonicalJson(call.input)}`) !== call.id)
+    .filter((call) => !call.isError && latest.get(call.name, canonicalJsonOf(call.input)) !== call.id)
     .map((call) => ({ toolUseId: call.id, target: "result", rule: "deduplication", placeholder: PLACEHOLDERS.result }))
 }
 
@@ -155,12 +182,14 @@ export const errorPurging = (c: Conversation, config: RuleConfig): ReadonlyArray
 
 /** older successful read/shell results with identical normalized arguments */
 export const supersededResults = (c: Conversation, config: RuleConfig): ReadonlyArray<Mark> => {
-  const latest = new Map<string, number>()
-  const keyOf = (call: ToolCall) => `${call.name}\u0000${normalizedArgs(call.input)}`
-  for (const call of c.calls) if (config.readTools.has(call.name) && !call.isError) latest.set(keyOf(call), call.order)
+  const latest = new ByCall<number>()
+  for (const call of c.calls) {
+    if (config.readTools.has(call.name) && !call.isError) latest.set(call.name, normalizedArgs(call.input), call.order)
+  }
   return c.calls
     .filter((call) =>
-      config.readTools.has(call.name) && !call.isError && (latest.get(keyOf(call)) ?? call.order) > call.order
+      config.readTools.has(call.name) && !call.isError &&
+      (latest.get(call.name, normalizedArgs(call.input)) ?? call.order) > call.order
     )
     .map((call) => ({ toolUseId: call.id, target: "result", rule: "superseded_results", placeholder: PLACEHOLDERS.result }))
 }
@@ -201,6 +230,14 @@ const replaceStrings = (input: unknown, placeholder: string): unknown => {
   return out
 }
 
+/** whether an edit leaves a block as it was (a mark applied twice) */
+const unchanged = (before: ContentBlock, after: ContentBlock): boolean => {
+  if (before.type === "tool_result") {
+    return (before as ToolResultBlock).content === (after as ToolResultBlock).content
+  }
+  return canonicalJsonOf((before as ToolUseBlock).input) === canonicalJsonOf((after as ToolUseBlock).input)
+}
+
 export interface Applied {
   readonly messages: ReadonlyArray<Message>
   /** tokens saved per rule by the marks that changed something */
@@ -220,7 +257,7 @@ export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
   let earliest: number | undefined
   const edit = (m: number, b: number, block: ContentBlock, before: ContentBlock, rule: string) => {
     const delta = estimateBlock(before) - estimateBlock(block)
-    if (canonicalJson(before) === canonicalJson(block)) return
+    if (unchanged(before, block)) return
     const inner = edits.get(m) ?? new Map<number, ContentBlock>()
     inner.set(b, block)
     edits.set(m, inner)
