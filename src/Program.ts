@@ -408,12 +408,12 @@ const median = (xs: ReadonlyArray<number>) => xs.slice().sort((a, b) => a - b)[M
 /**
  * Framework overhead: the agent-session workload through the full pipeline (auto warming, pruning
  * on) against the same requests sent straight to the simulator, both on a zero-latency simulator;
- * wall-clock medians of several repetitions.
+ * wall-clock medians of 15 repetitions after 5 warm-up rounds.
  *
  * @since 0.1.0
  * @category benchmarks
  */
-export const overhead = (repetitions = 7): Effect.Effect<OverheadResult> =>
+export const overhead = (repetitions = 15): Effect.Effect<OverheadResult> =>
   Effect.gen(function*() {
     const workload = Option.getOrThrow(Workload.builtin("agent-session"))
     const zero = { latency: SimulatedProvider.zeroLatency }
@@ -439,8 +439,10 @@ export const overhead = (repetitions = 7): Effect.Effect<OverheadResult> =>
         return performance.now() - t0
       })
     // warm up the JIT, then measure alternately
-    yield* direct
-    yield* piped
+    for (let i = 0; i < 5; i++) {
+      yield* direct
+      yield* piped
+    }
     const d: Array<number> = []
     const p: Array<number> = []
     for (let i = 0; i < repetitions; i++) {

@@ -145,7 +145,7 @@ export const renderBench = (reports: ReadonlyArray<Report>): string => {
     "warming", "pruning", "cost", "vs no cache", "× oracle", "warm calls", "req hits", "req hit tok", "warm hit", "p50 turn", "p95 turn", "pruned"
   ]
   const rows = reports.map((r) => [
-    r.warming,
+    r.details.keepAlive ? `${r.warming}+keep-alive` : r.warming,
     r.pruning,
     usd(r.totalCostUsd),
     r.totalCostUsd !== null && baseline ? signedPct(r.totalCostUsd / baseline - 1) : "-",

@@ -130,7 +130,7 @@ const percentile = (values: ReadonlyArray<number>, q: number): number | null => 
 export const runWorkload = (
   workload: Workload.Workload,
   options: RunOptions,
-  onProgress: (p: Progress) => Effect.Effect<void> = () => Effect.void,
+  onProgress?: ((p: Progress) => Effect.Effect<void>) | undefined,
   onInterrupted: (partial: Report) => Effect.Effect<void> = () => Effect.void
 ): Effect.Effect<RunResult, never, Pipeline.Pipeline | CacheMetrics.CacheMetrics | Pricing.Pricing> =>
   Effect.gen(function*() {
@@ -174,6 +174,7 @@ export const runWorkload = (
             if (Option.isSome(oracle)) oracle.value.add(result.requests[i]!, r.right.usage.output)
           })
           turnsDone++
+          if (onProgress === undefined) continue
           const snap = yield* metrics.snapshot
           yield* onProgress({
             turnsDone,
