@@ -16,7 +16,7 @@ export const reviewChange = (diff: string) =>
     const turn = yield* pipeline.turn({
       sessionId: "review-42",
       conversation: {
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-4-6",
         max_tokens: 400,
         system: SYSTEM,
         messages: [{ role: "user", content: `Here is the change:\n${diff}` }]

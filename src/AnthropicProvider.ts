@@ -1,7 +1,8 @@
 /**
  * The real provider: the Anthropic Messages API through the official `@anthropic-ai/sdk`.
  *
- * One SDK client per layer, with `maxRetries: 0` (retries are ours: see {@link RetryPolicy}). Every
+ * Requests are checked with `validatePrompt` before anything is sent. One SDK client per layer, with
+ * `maxRetries: 0` (retries are ours: see {@link RetryPolicy}). Every
  * SDK failure is mapped once, here, into {@link ProviderError}. Interruption aborts the HTTP request.
  * The API key is held as a `Redacted` and never appears in an error, log line or report.
  *
@@ -18,6 +19,7 @@ import * as Stream from "effect/Stream"
 import type { LanguageModelService } from "./LanguageModel.js"
 import { LanguageModel } from "./LanguageModel.js"
 import type { MessagesRequest } from "./Prompt.js"
+import { validatePrompt } from "./PromptValidation.js"
 import type { ProviderError } from "./ProviderError.js"
 import { AuthenticationError, ConnectionError, fromStatus, Timeout } from "./ProviderError.js"
 import type { ApiUsage, Response, StreamEvent } from "./Response.js"
@@ -129,7 +131,11 @@ export const make = (options: AnthropicOptions): Effect.Effect<LanguageModelServ
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {})
     })
 
+    // the API's structural rules are checked here, before anything is sent
     const create = (request: MessagesRequest): Effect.Effect<Response, ProviderError> =>
+      Effect.zipRight(validatePrompt(request), send(request))
+
+    const send = (request: MessagesRequest): Effect.Effect<Response, ProviderError> =>
       Effect.tryPromise({
         try: (signal) =>
           client.messages.create(body(request) as never, { signal }).withResponse() as unknown as Promise<{
@@ -154,6 +160,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<LanguageModelServ
 
     const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
+        yield* validatePrompt({ ...request, stream: true })
         const controller = new AbortController()
         yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
         const { data: events, request_id } = yield* Effect.tryPromise({

@@ -95,6 +95,18 @@ const serve = Command.make(
   (o) => Program.serve(o)
 ).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
 
+const soak = Command.make(
+  "soak",
+  {
+    requests: Options.integer("requests").pipe(
+      Options.withDescription("about how many requests per transport (sessions × turns × 5)"),
+      Options.withDefault(10_000)
+    ),
+    transport: Options.choice("transport", ["in-process", "http", "both"]).pipe(Options.withDefault("both" as const))
+  },
+  (o) => Program.soak(o)
+).pipe(Command.withDescription("the reliability soak: 200 sessions with fan-out under injected faults; checks nothing is lost"))
+
 const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effect.provide(SimulatedProvider.layer())))
   .pipe(Command.withDescription("the problem and the fix in ten lines: parallel writes, then one warm call"))
 
@@ -115,7 +127,7 @@ export const command = Command.make("effect-prompt-cache", {}, () =>
     pruner: false
   })).pipe(
     Command.withDescription("prompt caching that pays: benchmark warming and pruning strategies"),
-    Command.withSubcommands([run, bench, serve, demo])
+    Command.withSubcommands([run, bench, serve, soak, demo])
   )
 
 /**

@@ -14,14 +14,14 @@ import type { Usage } from "./Response.js"
 const SYSTEM = "You are a careful code reviewer. ".repeat(640)
 
 const request = (prompt: string, maxTokens: number): MessagesRequest => ({
-  model: "claude-sonnet-4-5",
+  model: "claude-sonnet-4-6",
   max_tokens: maxTokens,
   system: [{ type: "text", text: SYSTEM, cache_control: { type: "ephemeral" } }],
   messages: [{ role: "user", content: prompt }]
 })
 
 const line = (label: string, u: Usage) => {
-  const price = Pricing.defaultTable["claude-sonnet-4-5"]!
+  const price = Pricing.defaultTable["claude-sonnet-4-6"]!
   const cost = Pricing.microsToUsd(Pricing.costMicros(u, price))
   return `${label.padEnd(16)} write ${String(u.cacheCreation5m + u.cacheCreation1h).padStart(6)}  read ${
     String(u.cacheRead).padStart(6)

@@ -34,6 +34,7 @@ import { renderBench, renderText, svgChart } from "./Report.js"
 import * as Runner from "./Runner.js"
 import * as SimulatedProvider from "./SimulatedProvider.js"
 import * as SimulatorServer from "./SimulatorServer.js"
+import * as Soak from "./Soak.js"
 import * as VirtualTime from "./VirtualTime.js"
 import * as Workload from "./Workload.js"
 
@@ -62,14 +63,19 @@ export class UsageError extends Schema.TaggedError<UsageError>("effect-prompt-ca
  */
 export class RequestsFailed extends Schema.TaggedError<RequestsFailed>("effect-prompt-cache/RequestsFailed")(
   "RequestsFailed",
-  { failed: Schema.Number, byError: Schema.Record({ key: Schema.String, value: Schema.Number }) }
+  {
+    failed: Schema.Number,
+    byError: Schema.Record({ key: Schema.String, value: Schema.Number }),
+    first: Schema.NullOr(Schema.String)
+  }
 ) {
   /**
    * @since 0.1.0
    */
   override get message(): string {
     const by = Object.entries(this.byError).map(([k, v]) => `${k} ${v}`).join(", ")
-    return `${this.failed} request(s) failed after their retries${by === "" ? "" : ` (${by})`}`
+    return `${this.failed} request(s) failed after their retries${by === "" ? "" : ` (${by})`}` +
+      (this.first === null ? "" : `; first: ${this.first}`)
   }
 }
 
@@ -187,8 +193,8 @@ export interface RunCommand {
 const loadWorkload = (name: string, model: Option.Option<string>, prices: Pricing.PriceTable) =>
   Effect.gen(function*() {
     const table = { ...Pricing.defaultTable, ...prices }
-    const loaded = yield* Workload.load(name, Option.isSome(model) ? { ...table, [model.value]: table[model.value] ?? Pricing.defaultTable["claude-sonnet-4-5"]! } : table)
-    const workload = Option.match(model, { onNone: () => loaded, onSome: (m) => ({ ...loaded, model: m }) })
+    const read = yield* Workload.read(name)
+    const workload = Option.match(model, { onNone: () => read, onSome: (m) => ({ ...read, model: m }) })
     return yield* Workload.check(name, workload, table)
   })
 
@@ -247,7 +253,11 @@ export const run = (cmd: RunCommand) =>
     yield* Console.log(cmd.json ? JSON.stringify(result.report, null, 2) : renderText(result.report))
     if (result.report.failedRequests > 0) {
       return yield* Effect.fail(
-        new RequestsFailed({ failed: result.report.failedRequests, byError: result.report.details.failuresByError })
+        new RequestsFailed({
+          failed: result.report.failedRequests,
+          byError: result.report.details.failuresByError,
+          first: result.report.details.firstError
+        })
       )
     }
   }).pipe(Effect.scoped)
@@ -509,7 +519,7 @@ export const prunerBenchmark = (): Effect.Effect<PrunerResult> =>
         }]
       })
     }
-    const request: MessagesRequest = { model: "claude-sonnet-4-5", max_tokens: 100, system: "You are an agent.", messages }
+    const request: MessagesRequest = { model: "claude-sonnet-4-6", max_tokens: 100, system: "You are an agent.", messages }
     const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })
     const t0 = performance.now()
     const first = yield* pruner.prune({ conversationId: "bench", request, cold: true })
@@ -534,3 +544,23 @@ export const renderPruner = (p: PrunerResult) =>
     `pruner: ${p.messages} messages, ~${(p.tokens / 1e6).toFixed(2)}M tokens`,
     `  first prune ${p.firstMs.toFixed(0)} ms (freed ${p.tokensFreed} tokens); same conversation again ${p.repeatMs.toFixed(0)} ms`
   ].join("\n")
+
+/**
+ * `soak`: the reliability soak, accounted and checked; fails when anything is lost, duplicated or leaked.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const soak = (cmd: { readonly requests: number; readonly transport: "in-process" | "http" | "both" }) =>
+  Effect.gen(function*() {
+    const sessions = 200
+    const fanOut = 5
+    const turns = Math.max(1, Math.round(cmd.requests / (sessions * fanOut)))
+    const transports = cmd.transport === "both" ? (["in-process", "http"] as const) : [cmd.transport]
+    for (const transport of transports) {
+      const r = yield* Soak.run({ transport, sessions, turns, fanOut })
+      yield* Console.log(Soak.render(r))
+      const problems = Soak.problems(r)
+      if (problems.length > 0) return yield* Effect.fail(new UsageError({ detail: `soak (${transport}): ${problems.join("; ")}` }))
+    }
+  })

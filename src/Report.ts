@@ -59,6 +59,8 @@ export interface Report {
     readonly prunedByRule: Readonly<Record<string, number>>
     readonly retriesByError: Readonly<Record<string, number>>
     readonly failuresByError: Readonly<Record<string, number>>
+    /** the message of the first request that failed after its retries */
+    readonly firstError: string | null
     readonly warnings: ReadonlyArray<string>
   }
 }

@@ -143,6 +143,11 @@ export const runWorkload = (
     const turnCosts = workload.turns.map(() => 0)
     const turnLatencies: Array<number> = []
     let failedRequests = 0
+    let firstError: string | undefined
+    // errors no retry or later turn can fix (a bad key, no permission, no credit, no such model) stop
+    // the run instead of failing every request that follows
+    let fatal = false
+    const fatalTags: ReadonlySet<string> = new Set(["AuthenticationError", "PermissionError", "BillingError", "NotFound"])
     let prunedTokens = 0
     let turnsDone = 0
     const requestsLeft = (from: number) => workload.turns.slice(from).reduce((n, t) => n + t.requests.length, 0)
@@ -153,6 +158,7 @@ export const runWorkload = (
       Effect.gen(function*() {
         let conversation: MessagesRequest | undefined
         for (let t = 0; t < workload.turns.length; t++) {
+          if (fatal) return
           const turn = workload.turns[t]!
           if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) yield* Effect.sleep(Duration.seconds(turn.idleSeconds))
           conversation = Workload.conversationAt(workload, s, t, conversation)
@@ -168,6 +174,8 @@ export const runWorkload = (
           result.responses.forEach((r, i) => {
             if (Either.isLeft(r)) {
               failedRequests++
+              firstError ??= r.left.message
+              if (fatalTags.has(r.left._tag)) fatal = true
               return
             }
             turnCosts[t]! += costOf(r.right.usage)
@@ -219,6 +227,7 @@ export const runWorkload = (
         prunedByRule: snap.prunedTokens,
         retriesByError: snap.retries,
         failuresByError: snap.failures,
+        firstError: firstError ?? null,
         warnings: snap.warnings
       }
     }

@@ -205,10 +205,18 @@ export const check = (
 export const load = (
   nameOrPath: string,
   prices: Pricing.PriceTable = Pricing.defaultTable
-): Effect.Effect<Workload, WorkloadError> =>
+): Effect.Effect<Workload, WorkloadError> => Effect.flatMap(read(nameOrPath), (w) => check(nameOrPath, w, prices))
+
+/**
+ * Reads and decodes a workload by built-in name or file path, without {@link check}.
+ *
+ * @since 0.1.0
+ * @category loading
+ */
+export const read = (nameOrPath: string): Effect.Effect<Workload, WorkloadError> =>
   Effect.gen(function*() {
     const found = builtin(nameOrPath)
-    if (Option.isSome(found)) return yield* check(nameOrPath, found.value, prices)
+    if (Option.isSome(found)) return found.value
     const fail = (reason: WorkloadError["reason"], detail: string) =>
       Effect.fail(new WorkloadError({ source: nameOrPath, reason, detail }))
     const info = yield* Effect.either(Effect.tryPromise(() => stat(nameOrPath)))
@@ -224,6 +232,5 @@ export const load = (
     const text = yield* Effect.orDie(Effect.tryPromise(() => readFile(nameOrPath, "utf8")))
     const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => e })
       .pipe(Effect.catchAll((e) => fail("not_json", `not JSON: ${e instanceof Error ? e.message : String(e)}`)))
-    const workload = yield* decode(nameOrPath, json)
-    return yield* check(nameOrPath, workload, prices)
+    return yield* decode(nameOrPath, json)
   })

@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { cli } from "./Cli.js"
 
 const main = cli(process.argv).pipe(
@@ -27,4 +28,13 @@ const main = cli(process.argv).pipe(
   Effect.provide(NodeContext.layer)
 )
 
-NodeRuntime.runMain(main, { disableErrorReporting: true })
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  // Ctrl-C: the run prints its partial report on interruption; the exit code says it did not finish
+  teardown: (exit, onExit) =>
+    onExit(
+      Exit.isFailure(exit)
+        ? (Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
+        : typeof process.exitCode === "number" ? process.exitCode : 0
+    )
+})

@@ -55,7 +55,7 @@ describe("the program", () => {
   it.live("bad input: a one-line reason on stderr and a non-zero exit", () =>
     Effect.gen(function*() {
       const bad = join(dir, "bad.json")
-      writeFileSync(bad, JSON.stringify({ name: "x", model: "claude-sonnet-4-5", turns: [{ requests: [{ prompt: 1 }] }] }))
+      writeFileSync(bad, JSON.stringify({ name: "x", model: "claude-sonnet-4-6", turns: [{ requests: [{ prompt: 1 }] }] }))
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
         [["run", "--workload", join(dir, "nope.json")], "no such file"],
         [["run", "--workload", bad], "turns.0.requests.0.prompt"],
@@ -78,7 +78,7 @@ describe("the program", () => {
       const workload = join(dir, "fanout.json")
       writeFileSync(workload, JSON.stringify({
         name: "fanout",
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-4-6",
         system: "You review code. ".repeat(600),
         turns: [1, 2, 3].map((t) => ({
           append: t === 1 ? [{ role: "user", content: "Review the change." }] : [

@@ -14,7 +14,7 @@ const file = (name: string, content: string) => {
 }
 const valid = {
   name: "w",
-  model: "claude-sonnet-4-5",
+  model: "claude-sonnet-4-6",
   system: "You are terse.",
   turns: [{ append: [{ role: "user", content: "hi" }], requests: [{ prompt: "answer" }] }]
 }

@@ -145,7 +145,7 @@ const agentSession = (): Workload => {
   ]
   return {
     name: "agent-session",
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-4-6",
     system: [{ type: "text", text: agentSystem }],
     tools,
     maxTokens: 300,
@@ -163,7 +163,7 @@ const supportSystem = `You are the support assistant of Acme Billing. Policies f
 
 const multiUserBurst = (): Workload => ({
   name: "multi-user-burst",
-  model: "claude-sonnet-4-5",
+  model: "claude-sonnet-4-6",
   system: [{ type: "text", text: supportSystem }],
   tools: tools.slice(0, 3),
   sessions: 40,
@@ -198,7 +198,7 @@ const singleChat = (): Workload => {
   }
   return {
     name: "single-chat",
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-4-6",
     system: [{ type: "text", text: `You are a helpful assistant. ${prose(3000, 21)}` }],
     maxTokens: 200,
     turns
@@ -219,7 +219,7 @@ const idleGap = (): Workload => {
   }
   return {
     name: "idle-gap",
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-4-6",
     system: [{ type: "text", text: agentSystem }],
     tools,
     maxTokens: 200,
