@@ -11,6 +11,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -38,6 +39,11 @@ export interface AnthropicOptions {
   readonly timeoutMs?: number | undefined
   /** extra headers on every request (`anthropic-beta`, ...) */
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * a stream that delivers no event for this long fails with `Timeout` (retryable), so a connection
+   * that stalls mid-body cannot hang a request (default 60,000 ms; the API pings every few seconds)
+   */
+  readonly streamIdleTimeoutMs?: number | undefined
 }
 
 const parseRetryAfter = (headers: Headers | undefined): number | undefined => {
@@ -132,6 +138,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<LanguageModelServ
     })
 
     // the API's structural rules are checked here, before anything is sent
+    const idleMs = options.streamIdleTimeoutMs ?? 60_000
     const create = (request: MessagesRequest): Effect.Effect<Response, ProviderError> =>
       Effect.zipRight(validatePrompt(request), send(request))
 
@@ -230,7 +237,23 @@ export const make = (options: AnthropicOptions): Effect.Effect<LanguageModelServ
               return []
           }
         }
-        return Stream.fromAsyncIterable(events, mapError).pipe(
+        // pulled by hand, not with Stream.fromAsyncIterable: that one ends with iterator.return(), which
+        // an async generator queues behind a pending next() — a stalled body would never finish. Here
+        // the scope's abort makes the pending next() reject instead.
+        const iterator = events[Symbol.asyncIterator]()
+        const pull = Effect.tryPromise({ try: () => iterator.next(), catch: mapError }).pipe(
+          Effect.mapError(Option.some),
+          Effect.flatMap((r) => (r.done === true ? Effect.fail(Option.none()) : Effect.succeed(r.value)))
+        )
+        return Stream.repeatEffectOption(pull).pipe(
+          Stream.timeoutFail(
+            () =>
+              new Timeout({
+                detail: `no stream event for ${idleMs} ms`,
+                ...(request_id ? { requestId: request_id } : {})
+              }),
+            Duration.millis(idleMs)
+          ),
           Stream.mapConcat(toEvents),
           Stream.concat(Stream.suspend(() =>
             completed ? Stream.empty : Stream.fail(

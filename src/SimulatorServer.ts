@@ -53,6 +53,8 @@ export type ScriptStep =
   | { readonly _tag: "StreamError"; readonly type: string; readonly message?: string | undefined }
   /** the connection is destroyed: before any byte (JSON) or after `message_start` (SSE) */
   | { readonly _tag: "Reset" }
+  /** a 200 SSE response that sends `message_start`, then nothing, keeping the connection open */
+  | { readonly _tag: "Stall" }
   /** wait, then answer from the simulator */
   | { readonly _tag: "Delay"; readonly ms: number }
   /** answer from the simulator */
@@ -255,14 +257,15 @@ export const make = (options: ServerOptions = {}) =>
               ])
           }
         }
-        const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset"
+        const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
+          afterStart?._tag === "Stall"
         // a reset waits a moment so that message_start is on the wire before the socket drops
         const reset = Stream.fromEffect(Effect.sleep(Duration.millis(50))).pipe(
           Stream.drain,
           Stream.concat(Stream.fail("reset" as const))
         )
         const rest = stopAfterFirst
-          ? (afterStart?._tag === "Reset" ? reset : Stream.empty)
+          ? (afterStart?._tag === "Reset" ? reset : afterStart?._tag === "Stall" ? Stream.never : Stream.empty)
           : Stream.fromQueue(queue).pipe(
             Stream.takeUntil((item) => item._tag !== "Event"),
             Stream.mapEffect(frames),

@@ -6,9 +6,11 @@
  *
  * @since 0.1.0
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as AnthropicProvider from "./AnthropicProvider.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as CacheWarmer from "./CacheWarmer.js"
@@ -52,6 +54,8 @@ export interface SoakOptions {
   /** bound on the warm registry (default 10,000) */
   readonly registryMaxEntries?: number | undefined
   readonly method?: CacheWarmer.Method | undefined
+  /** called with the number of outcomes so far, after every turn */
+  readonly onProgress?: ((outcomes: number) => void) | undefined
 }
 
 /**
@@ -69,6 +73,8 @@ export interface SoakResult {
   readonly failedByError: Readonly<Record<string, number>>
   /** a response id returned for two requests */
   readonly duplicates: number
+  /** requests of turns that did not finish within 10 minutes */
+  readonly hanging: number
   /** calls the provider saw (the simulator's log, or the HTTP server's) */
   readonly providerCalls: number
   /** successes + retries + final failures counted by the metrics, warm calls included */
@@ -87,7 +93,15 @@ export interface SoakResult {
   readonly heapUsedMb: { readonly before: number; readonly after: number }
 }
 
-const mb = () => Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10
+/** heap in use, after a full collection when the process runs with --expose-gc */
+const mb = () => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc !== undefined) gc()
+  return Math.round((process.memoryUsage().heapUsed / 1024 / 1024) * 10) / 10
+}
+
+/** a turn that takes longer than this (provider time) counts as hanging */
+const TURN_DEADLINE_MS = 10 * 60_000
 
 const SYSTEM = "You are a support agent for a billing product. Follow the policies exactly. ".repeat(140)
 
@@ -107,13 +121,14 @@ export const drive = (options: SoakOptions) =>
     const failedByError: Record<string, number> = {}
     const ids = new Set<string>()
     let duplicates = 0
+    let hanging = 0
     const session = (s: number) =>
       Effect.gen(function*() {
         const messages: Array<MessagesRequest["messages"][number]> = []
         for (let t = 0; t < options.turns; t++) {
           if (t > 0) messages.push({ role: "assistant", content: `Answer ${t - 1} to user ${s}.` })
           messages.push({ role: "user", content: `User ${s}, question ${t}: why is invoice ${s}-${t} rounded?` })
-          const turn = yield* pipeline.turn({
+          const finished = yield* pipeline.turn({
             sessionId: `soak-${s}`,
             conversation: {
               model: "claude-sonnet-4-6",
@@ -122,9 +137,15 @@ export const drive = (options: SoakOptions) =>
               messages: [...messages]
             },
             prompts: Array.from({ length: options.fanOut }, (_, i) => ({ prompt: `Part ${i}.`, maxTokens: 50 }))
-          })
+          }).pipe(Effect.timeoutOption(Duration.millis(TURN_DEADLINE_MS)))
+          if (Option.isNone(finished)) {
+            hanging += options.fanOut
+            return
+          }
+          const turn = finished.value
           const warmFailed = turn.warm?._tag === "Failed"
           if (warmFailed) fanOutsWithFailedWarm++
+          options.onProgress?.(outcomes + turn.responses.length)
           for (const r of turn.responses) {
             outcomes++
             if (Either.isRight(r)) {
@@ -151,6 +172,7 @@ export const drive = (options: SoakOptions) =>
       failed: outcomes - succeeded,
       failedByError,
       duplicates,
+      hanging,
       accountedCalls: snap.totals.count + sum(snap.retries) + sum(snap.failures),
       retries: sum(snap.retries),
       warmCalls: snap.calls.warm.count + snap.calls.warm.failures,
@@ -202,7 +224,12 @@ export const run = (options: SoakOptions): Effect.Effect<SoakResult> =>
     const retry = RetryPolicy.exponentialBackoff({ baseDelayMs: 5, maxDelayMs: 100, maxElapsedMs: 30_000 })
     const result = yield* Effect.gen(function*() {
       const s = yield* SimulatorServer.SimulatorServer
-      const provider: Layer.Layer<LanguageModel> = AnthropicProvider.layer({ apiKey: "sk-soak", baseURL: s.url, timeoutMs: 10_000 })
+      const provider: Layer.Layer<LanguageModel> = AnthropicProvider.layer({
+        apiKey: "sk-soak",
+        baseURL: s.url,
+        timeoutMs: 10_000,
+        streamIdleTimeoutMs: 5_000
+      })
         .pipe(Layer.orDie)
       const r = yield* drive(options).pipe(Effect.provide(pipelineLayer(options, retry).pipe(Layer.provide(provider))))
       return { ...r, providerCalls: (yield* s.received).length }
@@ -218,7 +245,7 @@ export const render = (r: SoakResult): string =>
   [
     `soak (${r.transport}): ${r.requests} requests → ${r.outcomes} outcomes: ${r.succeeded} succeeded, ${r.failed} failed ${
       JSON.stringify(r.failedByError)
-    }, ${r.duplicates} duplicates`,
+    }, ${r.duplicates} duplicates, ${r.hanging} hanging`,
     `  provider saw ${r.providerCalls} calls; metrics account for ${r.accountedCalls} (successes + ${r.retries} retries + final failures)`,
     `  warm calls ${r.warmCalls} (${r.warmFailures} failed; ${r.fanOutsWithFailedWarm} fan-outs after a failed warm, ${r.succeededAfterFailedWarm} of their requests succeeded)`,
     `  left at the end: ${r.gates} gates, ${r.warmsInFlight} warm calls in flight; registry ${r.registrySize} entries`,
@@ -235,6 +262,7 @@ export const problems = (r: SoakResult): ReadonlyArray<string> => {
   const out: Array<string> = []
   if (r.outcomes !== r.requests) out.push(`${r.requests} requests but ${r.outcomes} outcomes`)
   if (r.duplicates > 0) out.push(`${r.duplicates} responses reported twice`)
+  if (r.hanging > 0) out.push(`${r.hanging} requests still running after 10 minutes`)
   if (r.accountedCalls !== r.providerCalls) {
     out.push(`the provider saw ${r.providerCalls} calls but the metrics account for ${r.accountedCalls}`)
   }

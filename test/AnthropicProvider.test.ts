@@ -191,6 +191,22 @@ describe("AnthropicProvider over real HTTP", () => {
       expect((yield* Effect.flip(lm.create(twoBreakpoints("c"))))._tag).toBe("ConnectionError")
     }).pipe(Effect.provide(stack({ latency: { ...SimulatedProvider.zeroLatency, outputMsPerToken: 5 } }))))
 
+  it.live("a stream that stalls after message_start fails with a Timeout instead of hanging", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      yield* server.script([{ _tag: "Stall" }])
+      const lm = yield* AnthropicProvider.make({ apiKey: API_KEY, baseURL: server.url, streamIdleTimeoutMs: 300 })
+      const tags: Array<string> = []
+      const started = Date.now()
+      const error = yield* Effect.flip(
+        lm.stream(twoBreakpoints("a")).pipe(Stream.runForEach((e) => Effect.sync(() => void tags.push(e._tag))))
+      )
+      expect(tags).toEqual(["Begun"])
+      expect(error._tag).toBe("Timeout")
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+      expect(Date.now() - started).toBeLessThan(3000)
+    }).pipe(Effect.provide(stack())))
+
   it.live("interruption cancels the in-flight HTTP request", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
