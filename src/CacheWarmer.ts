@@ -43,6 +43,7 @@ import type { ProviderError } from "./ProviderError.js"
 import type { Response, Usage } from "./Response.js"
 import type { RetrySchedule } from "./RetryPolicy.js"
 import * as RetryPolicy from "./RetryPolicy.js"
+import { local as localLock, PrefixLock } from "./PrefixLock.js"
 import { isWarm, observe, ttlMillis, WarmRegistry } from "./WarmRegistry.js"
 
 /**
@@ -96,6 +97,8 @@ export interface WarmerConfig {
   readonly keepAlive?: KeepAliveOptions | false | undefined
   /** the minimum cacheable prefix for a model missing from the price table (default 1,024) */
   readonly defaultMinTokens?: number | undefined
+  /** with a shared PrefixLock (Redis): how long an establishing lock lives if its owner dies (default 30 s) */
+  readonly lockTtlMs?: number | undefined
 }
 
 /**
@@ -191,6 +194,8 @@ export const make = (config: WarmerConfig = {}) =>
     const metrics = yield* CacheMetrics
     const registry = yield* WarmRegistry
     const pricing = yield* Pricing
+    const prefixLock = Option.getOrElse(yield* Effect.serviceOption(PrefixLock), () => localLock)
+    const lockTtlMs = config.lockTtlMs ?? 30_000
     const scope = yield* Effect.scope
     const policy = config.policy ?? "auto"
     const method = config.method ?? "first-request"
@@ -333,7 +338,7 @@ export const make = (config: WarmerConfig = {}) =>
                 case "Direct":
                   return Effect.map(direct, Option.some)
                 case "Lead":
-                  return Effect.map(lead(decision.keys, decision.gate), Option.some)
+                  return Effect.map(leadAcrossReplicas(decision.keys, decision.gate, direct, lead), Option.some)
                 case "Wait":
                   // the gate's watchdog bounds the wait: it is released "failed" after maxWaitMs
                   return Effect.gen(function*() {
@@ -356,6 +361,42 @@ export const make = (config: WarmerConfig = {}) =>
           if (Option.isSome(result)) return result.value
         }
       })
+
+    /**
+     * With a shared lock (several replicas): the local leader also needs the establishing lock. If
+     * another replica holds it, poll the shared registry with back-off until the prefix is warm (then
+     * run directly and release the local waiters), the lock is free (then lead), or `maxWaitMs` has
+     * passed (then run uncached).
+     */
+    const leadAcrossReplicas = <A, E>(
+      keys: ReadonlyArray<string>,
+      gate: Deferred.Deferred<GateOutcome>,
+      direct: Effect.Effect<A, E>,
+      lead: (keys: ReadonlyArray<string>, gate: Deferred.Deferred<GateOutcome>) => Effect.Effect<A, E>
+    ): Effect.Effect<A, E> => {
+      if (!prefixLock.shared) return lead(keys, gate)
+      const key = keys[keys.length - 1]!
+      const withLock = (token: string) => lead(keys, gate).pipe(Effect.ensuring(prefixLock.release(key, token)))
+      return Effect.gen(function*() {
+        const deadline = (yield* Clock.currentTimeMillis) + maxWaitMs
+        let delay = 10
+        while (true) {
+          const token = yield* prefixLock.acquire(key, lockTtlMs)
+          if (Option.isSome(token)) return yield* withLock(token.value)
+          if (yield* isWarm(registry, key, 0)) {
+            yield* release(keys, gate, "ready")
+            return yield* direct
+          }
+          const now = yield* Clock.currentTimeMillis
+          if (now >= deadline) {
+            yield* release(keys, gate, "failed")
+            return yield* direct
+          }
+          yield* Effect.sleep(Duration.millis(Math.min(delay, deadline - now)))
+          delay = Math.min(delay * 2, 500)
+        }
+      })
+    }
 
     const gatedRequest = (request: MessagesRequest): Effect.Effect<Response, ProviderError> => {
       const bps = cacheable(request)

@@ -32,6 +32,7 @@ import {
   supersededWrites,
   tokensFrom
 } from "./internal/pruneRules.js"
+import { LruMap } from "./internal/lru.js"
 import { Multipliers } from "./Pricing.js"
 import type { MessagesRequest } from "./Prompt.js"
 
@@ -205,23 +206,13 @@ const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a,
  */
 export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerService> =>
   Effect.sync(() => {
-    const states = new Map<string, State>()
-    const maxConversations = config.maxConversations ?? defaults.maxConversations
+    const states = new LruMap<string, State>(config.maxConversations ?? defaults.maxConversations)
     const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
     const trigger = config.triggerTokens ?? 0
     const release = config.releaseTokens ?? trigger * 0.8
 
-    const stateOf = (id: string): State => {
-      const s = states.get(id) ?? { applied: new Map<string, Mark>(), engaged: trigger <= 0 }
-      states.delete(id)
-      states.set(id, s)
-      while (states.size > maxConversations) {
-        const first = states.keys().next()
-        if (first.done === true) break
-        states.delete(first.value)
-      }
-      return s
-    }
+    const stateOf = (id: string): State =>
+      states.getOrCreate(id, () => ({ applied: new Map<string, Mark>(), engaged: trigger <= 0 }))
 
     const prune = (input: PruneInput): Effect.Effect<PruneOutput> =>
       Effect.sync(() => {

@@ -25,9 +25,12 @@ import * as CacheWarmer from "./CacheWarmer.js"
 import * as ContextPruner from "./ContextPruner.js"
 import type { LanguageModel } from "./LanguageModel.js"
 import { positions, samePrompt } from "./Prefix.js"
+import { LruMap } from "./internal/lru.js"
+import * as PrefixLock from "./PrefixLock.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
+import * as RedisRegistry from "./RedisRegistry.js"
 import type { Response } from "./Response.js"
 import * as SimulatedProvider from "./SimulatedProvider.js"
 import * as WarmRegistry from "./WarmRegistry.js"
@@ -149,20 +152,9 @@ export const make = (options: PipelineOptions = {}) =>
     const metrics = yield* CacheMetrics.CacheMetrics
     const registry = yield* WarmRegistry.WarmRegistry
     const pricing = yield* Pricing.Pricing
-    const sessions = new Map<string, SessionState>()
-    const maxSessions = options.maxSessions ?? 10_000
-
-    const sessionOf = (id: string): SessionState => {
-      const s = sessions.get(id) ?? { previousSharedPositions: undefined, lastSharedFingerprint: undefined }
-      sessions.delete(id)
-      sessions.set(id, s)
-      while (sessions.size > maxSessions) {
-        const first = sessions.keys().next()
-        if (first.done === true) break
-        sessions.delete(first.value)
-      }
-      return s
-    }
+    const sessions = new LruMap<string, SessionState>(options.maxSessions ?? 10_000)
+    const sessionOf = (id: string): SessionState =>
+      sessions.getOrCreate(id, () => ({ previousSharedPositions: undefined, lastSharedFingerprint: undefined }))
 
     const turn = (input: TurnInput): Effect.Effect<TurnResult> =>
       Effect.gen(function*() {
@@ -241,7 +233,8 @@ export interface Config extends PipelineOptions {
   readonly pruner?: ContextPruner.PrunerConfig | false | undefined
   /** price overrides and additions */
   readonly prices?: Pricing.PriceTable | undefined
-  readonly registry?: WarmRegistry.MemoryOptions | undefined
+  /** the in-process registry's bound, or a Redis registry shared by every replica */
+  readonly registry?: WarmRegistry.MemoryOptions | { readonly redis: RedisRegistry.RedisOptions } | undefined
 }
 
 /**
@@ -259,14 +252,18 @@ export const layer = (
   | ContextPruner.ContextPruner
   | CacheMetrics.CacheMetrics
   | WarmRegistry.WarmRegistry
+  | PrefixLock.PrefixLock
   | Pricing.Pricing,
   never,
   LanguageModel
 > => {
   const pricing = Pricing.layer(config.prices ?? {})
+  const registry = config.registry !== undefined && "redis" in config.registry
+    ? RedisRegistry.layer(config.registry.redis)
+    : Layer.merge(WarmRegistry.layerMemory(config.registry ?? {}), PrefixLock.layerLocal)
   const base = Layer.mergeAll(
     CacheMetrics.layer,
-    WarmRegistry.layerMemory(config.registry ?? {}),
+    registry,
     config.pruner === false ? ContextPruner.layerNoop : ContextPruner.layer(config.pruner ?? {})
   ).pipe(Layer.provideMerge(pricing))
   const warmer = CacheWarmer.layer(config.warmer ?? {}).pipe(Layer.provideMerge(base))

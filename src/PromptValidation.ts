@@ -85,19 +85,6 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
   })
 
   messages.forEach((message, m) => {
-    if (typeof message.content === "string") {
-      if (message.content.length === 0 && !(m === messages.length - 1 && message.role === "assistant")) {
-        out.push(
-          new InvalidPrompt({
-            rule: "empty_text",
-            path: `messages.${m}.content`,
-            messageIndex: m,
-            detail: `messages.${m}: all messages must have non-empty content except for the optional final assistant message`
-          })
-        )
-      }
-      return
-    }
     if (message.content.length === 0 && !(m === messages.length - 1 && message.role === "assistant")) {
       out.push(
         new InvalidPrompt({
@@ -108,6 +95,7 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
         })
       )
     }
+    if (typeof message.content === "string") return
     message.content.forEach((block, b) => {
       const path = `messages.${m}.content.${b}`
       if (block.type === "text" && (block as { text: string }).text.length === 0) {

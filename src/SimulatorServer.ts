@@ -309,27 +309,15 @@ export const make = (options: ServerOptions = {}) =>
       if (Either.isLeft(json)) {
         return errorResponse({ status: 400, type: "invalid_request_error", message: "body is not JSON", requestId })
       }
-      if (path === "/v1/messages/count_tokens") {
-        const decoded = yield* Effect.either(decodeRequest({ max_tokens: 1, ...(json.right as object) }))
-        if (Either.isLeft(decoded)) {
-          return errorResponse({
-            status: 400,
-            type: "invalid_request_error",
-            message: formatParseError(decoded.left),
-            requestId
-          })
-        }
+      const counting = path === "/v1/messages/count_tokens"
+      // count_tokens takes a Messages body without max_tokens
+      const decoded = yield* Effect.either(decodeRequest(counting ? { max_tokens: 1, ...(json.right as object) } : json.right))
+      if (Either.isLeft(decoded)) {
+        return errorResponse({ status: 400, type: "invalid_request_error", message: formatParseError(decoded.left), requestId })
+      }
+      if (counting) {
         return HttpServerResponse.unsafeJson({ input_tokens: sim.countTokens(decoded.right) }, {
           headers: { "request-id": requestId }
-        })
-      }
-      const decoded = yield* Effect.either(decodeRequest(json.right))
-      if (Either.isLeft(decoded)) {
-        return errorResponse({
-          status: 400,
-          type: "invalid_request_error",
-          message: formatParseError(decoded.left),
-          requestId
         })
       }
       const body = decoded.right

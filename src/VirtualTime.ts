@@ -21,9 +21,16 @@ import * as TestContext from "effect/TestContext"
  */
 export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    while (Option.isNone(yield* Fiber.poll(fiber))) {
-      yield* TestClock.adjust(Duration.hours(1))
-    }
-    return yield* Fiber.join(fiber)
-  }).pipe(Effect.provide(TestContext.TestContext))
+    // the virtual clock is installed in a child fiber, whose services are not inherited back: after
+    // this returns, the caller's clock is the real one again (Fiber.join would inherit them)
+    const driver = yield* Effect.fork(
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(effect)
+        while (Option.isNone(yield* Fiber.poll(fiber))) {
+          yield* TestClock.adjust(Duration.hours(1))
+        }
+        return yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(TestContext.TestContext))
+    )
+    return yield* Effect.flatten(Fiber.await(driver))
+  })

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { PlannedBreakpoint } from "./BreakpointPlanner.js"
+import { LruMap } from "./internal/lru.js"
 import type { CacheTtl } from "./Prompt.js"
 import type { Usage } from "./Response.js"
 
@@ -100,17 +101,7 @@ export interface MemoryOptions {
  */
 export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<WarmRegistryService> =>
   Effect.sync(() => {
-    const maxEntries = options.maxEntries ?? 10_000
-    const entries = new Map<string, number>()
-    const touch = (key: string, until: number) => {
-      entries.delete(key)
-      entries.set(key, until)
-      while (entries.size > maxEntries) {
-        const first = entries.keys().next()
-        if (first.done === true) break
-        entries.delete(first.value)
-      }
-    }
+    const entries = new LruMap<string, number>(options.maxEntries ?? 10_000)
     return {
       warmUntil: (fingerprint) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
@@ -120,14 +111,13 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<WarmRegis
             entries.delete(fingerprint)
             return Option.none()
           }
-          touch(fingerprint, until)
           return Option.some(until)
         }),
       markWarm: (fingerprint, until) =>
-        Effect.sync(() => touch(fingerprint, Math.max(until, entries.get(fingerprint) ?? 0))),
+        Effect.sync(() => entries.set(fingerprint, Math.max(until, entries.peek(fingerprint) ?? 0))),
       markCold: (fingerprint) => Effect.sync(() => void entries.delete(fingerprint)),
       size: Effect.map(Clock.currentTimeMillis, (now) => {
-        for (const [key, until] of entries) if (until <= now) entries.delete(key)
+        for (const [key, until] of [...entries.entries()]) if (until <= now) entries.delete(key)
         return entries.size
       })
     }

@@ -10,7 +10,7 @@ import * as CacheWarmer from "../src/CacheWarmer.js"
 import { Overloaded } from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import { sharedPrefixRequest, textOfTokens } from "./fixtures.js"
+import { runClocked, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
 import { warmerLayer } from "./warmerHarness.js"
 
 const calls = Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
@@ -27,12 +27,7 @@ const fanOut = (n: number, tokens = 5000, salt = "s"): CacheWarmer.FanOut => ({
   }))
 })
 
-const runFor = <A, E, R>(effect: Effect.Effect<A, E, R>, duration: Parameters<typeof TestClock.adjust>[0] = "2 minutes") =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    yield* TestClock.adjust(duration)
-    return yield* Fiber.join(fiber)
-  })
+const runFor = runClocked
 
 describe("CacheWarmer", () => {
   it.effect("1,000 concurrent callers on one cold prefix: exactly one establishing call, 999 reads", () =>

@@ -1,15 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Fiber from "effect/Fiber"
-import * as TestClock from "effect/TestClock"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as Pipeline from "../src/Pipeline.js"
 import { breakpoints } from "../src/Prefix.js"
 import type { MessagesRequest } from "../src/Prompt.js"
 import { violations } from "../src/PromptValidation.js"
 import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import { MODEL, textOfTokens } from "./fixtures.js"
+import { MODEL, runClocked, textOfTokens } from "./fixtures.js"
 
 const conversation = (messages: MessagesRequest["messages"]): MessagesRequest => ({
   model: MODEL,
@@ -18,12 +16,7 @@ const conversation = (messages: MessagesRequest["messages"]): MessagesRequest =>
   messages
 })
 
-const drive = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const f = yield* Effect.fork(effect)
-    yield* TestClock.adjust("2 minutes")
-    return yield* Fiber.join(f)
-  })
+const drive = runClocked
 
 describe("Pipeline", () => {
   it("withPrompt merges into a last user message, else appends one", () => {

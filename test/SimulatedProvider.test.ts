@@ -6,17 +6,13 @@ import * as TestClock from "effect/TestClock"
 import { LanguageModel } from "../src/LanguageModel.js"
 import type { Message, MessagesRequest } from "../src/Prompt.js"
 import * as Sim from "../src/SimulatedProvider.js"
-import { MODEL, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
+import { MODEL, runClocked as runClockedBy, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
 
 const simulated = (config: Sim.SimulatorConfig = {}) => Sim.layer(config)
 
-/** runs `effect` in a fiber and advances the test clock until it completes */
+/** the shared helper, with a step short enough to keep 5-minute entries alive between calls */
 const runClocked = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Parameters<typeof TestClock.adjust>[0] = "30 seconds") =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    yield* TestClock.adjust(step)
-    return yield* Fiber.join(fiber)
-  })
+  runClockedBy(effect, step)
 
 describe("SimulatedProvider", () => {
   it.effect("three simultaneous requests over a fresh 5k-token prefix each write it", () =>

@@ -1,3 +1,6 @@
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
 import type { Message, MessagesRequest } from "../src/Prompt.js"
 
 /** deterministic filler text of about `tokens` estimated tokens (4 characters a token) */
@@ -26,3 +29,14 @@ export const sharedPrefixRequest = (
 
 export const user = (text: string): Message => ({ role: "user", content: [{ type: "text", text }] })
 export const assistant = (text: string): Message => ({ role: "assistant", content: [{ type: "text", text }] })
+
+/** runs `effect` in a fiber, moves the test clock by `step`, and joins it */
+export const runClocked = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  step: Parameters<typeof TestClock.adjust>[0] = "2 minutes"
+) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust(step)
+    return yield* Fiber.join(fiber)
+  })

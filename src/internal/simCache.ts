@@ -3,6 +3,7 @@
  * docs/simulator.md for the rules and where each comes from.
  */
 import type { Breakpoint, Position } from "../Prefix.js"
+import { LruMap } from "./lru.js"
 import type { CacheTtl } from "../Prompt.js"
 import type { Usage } from "../Response.js"
 
@@ -18,8 +19,10 @@ export const ttlMillis = (ttl: CacheTtl): number => (ttl === "1h" ? 3_600_000 : 
 
 /** A store bounded in size: least recently used entries go first. */
 export class CacheStore {
-  readonly entries = new Map<string, Entry>()
-  constructor(readonly maxEntries: number) {}
+  readonly entries: LruMap<string, Entry>
+  constructor(maxEntries: number) {
+    this.entries = new LruMap(maxEntries)
+  }
 
   get(key: string, now: number): Entry | undefined {
     const e = this.entries.get(key)
@@ -28,24 +31,14 @@ export class CacheStore {
       this.entries.delete(key)
       return undefined
     }
-    this.entries.delete(key)
-    this.entries.set(key, e)
     return e
   }
 
   set(key: string, entry: Entry): void {
-    const old = this.entries.get(key)
-    this.entries.delete(key)
-    if (old !== undefined && old.readableAt <= entry.readableAt && old.expiresAt >= entry.expiresAt) {
-      this.entries.set(key, old)
-      return
-    }
-    this.entries.set(key, entry)
-    while (this.entries.size > this.maxEntries) {
-      const first = this.entries.keys().next()
-      if (first.done === true) break
-      this.entries.delete(first.value)
-    }
+    const old = this.entries.peek(key)
+    // an entry readable earlier and living longer already covers this write
+    const keep = old !== undefined && old.readableAt <= entry.readableAt && old.expiresAt >= entry.expiresAt
+    this.entries.set(key, keep ? old : entry)
   }
 }
 
