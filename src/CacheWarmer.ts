@@ -338,7 +338,7 @@ export const make = (config: WarmerConfig = {}) =>
                 case "Direct":
                   return Effect.map(direct, Option.some)
                 case "Lead":
-                  return Effect.map(leadAcrossReplicas(decision.keys, decision.gate, direct, lead), Option.some)
+                  return Effect.map(leadAcrossReplicas(decision.keys, decision.gate, lead), Option.some)
                 case "Wait":
                   // the gate's watchdog bounds the wait: it is released "failed" after maxWaitMs
                   return Effect.gen(function*() {
@@ -363,39 +363,40 @@ export const make = (config: WarmerConfig = {}) =>
       })
 
     /**
-     * With a shared lock (several replicas): the local leader also needs the establishing lock. If
-     * another replica holds it, poll the shared registry with back-off until the prefix is warm (then
-     * run directly and release the local waiters), the lock is free (then lead), or `maxWaitMs` has
-     * passed (then run uncached).
+     * With a shared lock (several replicas): the local leader also needs the establishing lock of each
+     * of its cold keys, shortest prefix first. A key whose lock another replica holds is waited for by
+     * polling the shared registry with back-off until it is warm (then it needs no lock), its lock is
+     * free (then it is taken), or `maxWaitMs` has passed (then the leader goes ahead without it).
      */
     const leadAcrossReplicas = <A, E>(
       keys: ReadonlyArray<string>,
       gate: Deferred.Deferred<GateOutcome>,
-      direct: Effect.Effect<A, E>,
       lead: (keys: ReadonlyArray<string>, gate: Deferred.Deferred<GateOutcome>) => Effect.Effect<A, E>
     ): Effect.Effect<A, E> => {
       if (!prefixLock.shared) return lead(keys, gate)
-      const key = keys[keys.length - 1]!
-      const withLock = (token: string) => lead(keys, gate).pipe(Effect.ensuring(prefixLock.release(key, token)))
-      return Effect.gen(function*() {
+      const held: Array<readonly [string, string]> = []
+      const releaseHeld = Effect.suspend(() =>
+        Effect.forEach(held.splice(0), ([key, token]) => prefixLock.release(key, token), { discard: true })
+      )
+      const acquireAll = Effect.gen(function*() {
         const deadline = (yield* Clock.currentTimeMillis) + maxWaitMs
-        let delay = 10
-        while (true) {
-          const token = yield* prefixLock.acquire(key, lockTtlMs)
-          if (Option.isSome(token)) return yield* withLock(token.value)
-          if (yield* isWarm(registry, key, 0)) {
-            yield* release(keys, gate, "ready")
-            return yield* direct
+        for (const key of keys) {
+          let delay = 10
+          while (true) {
+            const token = yield* prefixLock.acquire(key, lockTtlMs)
+            if (Option.isSome(token)) {
+              held.push([key, token.value])
+              break
+            }
+            if (yield* isWarm(registry, key, 0)) break
+            const now = yield* Clock.currentTimeMillis
+            if (now >= deadline) return
+            yield* Effect.sleep(Duration.millis(Math.min(delay, deadline - now)))
+            delay = Math.min(delay * 2, 500)
           }
-          const now = yield* Clock.currentTimeMillis
-          if (now >= deadline) {
-            yield* release(keys, gate, "failed")
-            return yield* direct
-          }
-          yield* Effect.sleep(Duration.millis(Math.min(delay, deadline - now)))
-          delay = Math.min(delay * 2, 500)
         }
       })
+      return Effect.zipRight(acquireAll, lead(keys, gate)).pipe(Effect.ensuring(releaseHeld))
     }
 
     const gatedRequest = (request: MessagesRequest): Effect.Effect<Response, ProviderError> => {

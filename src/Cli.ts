@@ -73,7 +73,11 @@ const benchOptions = {
   chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
   keepAlive: keepAlive.pipe(Options.withDescription("also run auto with keep-alive")),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
-  pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation"))
+  pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation")),
+  replicas: Options.integer("replicas").pipe(
+    Options.withDescription("also split the workload over N replicas: N in-memory registries vs one shared Redis (REDIS_URL)"),
+    Options.optional
+  )
 }
 
 const bench = Command.make("bench", benchOptions, (o) => Program.bench(o)).pipe(

@@ -278,6 +278,8 @@ export interface BenchCommand {
   readonly keepAlive: boolean
   readonly overhead: boolean
   readonly pruner: boolean
+  /** also split the workload over N replicas: N in-memory registries against one shared Redis */
+  readonly replicas?: Option.Option<number> | undefined
 }
 
 const benchOne = (workload: Workload.Workload, cmd: BenchCommand, prices: Pricing.PriceTable) =>
@@ -326,6 +328,14 @@ export const bench = (cmd: BenchCommand) =>
         Effect.mapError(() => new UsageError({ detail: `--chart: cannot write ${Option.getOrThrow(cmd.chart)}` }))
       )
       if (!cmd.json) yield* Console.log(`chart written to ${Option.getOrThrow(cmd.chart)}`)
+    }
+    if (cmd.replicas !== undefined && Option.isSome(cmd.replicas)) {
+      const redisUrl = process.env.REDIS_URL === "" ? undefined : process.env.REDIS_URL
+      for (const name of names) {
+        const workload = yield* loadWorkload(name, cmd.model, prices)
+        const r = yield* replicasBenchmark(workload, cmd.replicas.value, redisUrl)
+        yield* Console.log(renderReplicas(workload.name, r, redisUrl !== undefined))
+      }
     }
     if (cmd.overhead) {
       const o = yield* overhead()
@@ -564,3 +574,93 @@ export const soak = (cmd: { readonly requests: number; readonly transport: "in-p
       if (problems.length > 0) return yield* Effect.fail(new UsageError({ detail: `soak (${transport}): ${problems.join("; ")}` }))
     }
   })
+
+// ---------------------------------------------------------------------------------------------------
+// replicas
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export interface ReplicasResult {
+  readonly registry: "in-memory" | "redis"
+  readonly replicas: number
+  readonly costUsd: number
+  readonly requests: number
+  readonly requestHits: number
+  readonly cacheWriteTokens: number
+  readonly warmCalls: number
+}
+
+/** the simulator's latencies scaled down: replicas run on the real clock (Redis is real I/O) */
+const SCALE = 0.02
+
+/**
+ * N pipeline replicas over one provider cache (one simulator), the workload's sessions split
+ * round-robin between them: with N in-memory registries, then with one shared Redis registry. Real
+ * time, with the simulator's latencies and the workload's idle gaps scaled by 1/50.
+ *
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const replicasBenchmark = (workload: Workload.Workload, replicas: number, redisUrl: string | undefined) =>
+  Effect.gen(function*() {
+    const results: Array<ReplicasResult> = []
+    const modes: ReadonlyArray<"in-memory" | "redis"> = redisUrl === undefined ? ["in-memory"] : ["in-memory", "redis"]
+    for (const mode of modes) {
+      const result = yield* Effect.scoped(Effect.gen(function*() {
+        const latency = SimulatedProvider.defaultLatency
+        const simulator = yield* Layer.build(SimulatedProvider.layer({
+          latency: {
+            baseMs: latency.baseMs * SCALE,
+            uncachedMsPer1k: latency.uncachedMsPer1k * SCALE,
+            cachedMsPer1k: latency.cachedMsPer1k * SCALE,
+            outputMsPerToken: latency.outputMsPerToken * SCALE
+          }
+        }))
+        const provider = Layer.succeedContext(simulator)
+        const keyPrefix = `epc-bench-${Date.now()}`
+        const sessions = workload.sessions ?? 1
+        const runs = yield* Effect.forEach(Array.from({ length: replicas }, (_, r) => r), (r) => {
+          const options: Runner.RunOptions = {
+            warming: "auto",
+            pruning: false,
+            provider: "simulated",
+            simulatedTime: false,
+            idleScale: SCALE,
+            sessionIndices: Array.from({ length: sessions }, (_, s) => s).filter((s) => s % replicas === r)
+          }
+          const registry: Pipeline.Config["registry"] = mode === "redis" ? { redis: { url: redisUrl!, keyPrefix } } : {}
+          return Runner.runWorkload(workload, options).pipe(
+            Effect.provide(Pipeline.layer({ ...Runner.pipelineConfig(options), registry }).pipe(Layer.provide(provider)))
+          )
+        }, { concurrency: "unbounded" })
+        const sum = (f: (r: Report) => number) => runs.reduce((n, x) => n + f(x.report), 0)
+        return {
+          registry: mode,
+          replicas,
+          costUsd: Math.round(sum((r) => r.totalCostUsd ?? 0) * 1e6) / 1e6,
+          requests: sum((r) => r.calls.request.count),
+          requestHits: sum((r) => r.calls.request.cacheHits),
+          cacheWriteTokens: sum((r) => r.calls.request.cacheCreationInputTokens + r.calls.warm.cacheCreationInputTokens),
+          warmCalls: sum((r) => r.calls.warm.count)
+        } satisfies ReplicasResult
+      }))
+      results.push(result)
+    }
+    return results
+  })
+
+/**
+ * @since 0.1.0
+ * @category benchmarks
+ */
+export const renderReplicas = (workload: string, results: ReadonlyArray<ReplicasResult>, redis: boolean) =>
+  [
+    `replicas: ${workload} split over ${results[0]?.replicas ?? 0} pipeline replicas sharing one provider cache (real time, latencies ×${SCALE})`,
+    ...results.map((r) =>
+      `  ${r.registry.padEnd(9)}  cost $${r.costUsd.toFixed(4)}  requests ${r.requests}  request hits ${r.requestHits}  cache writes ${r.cacheWriteTokens} tokens  warm calls ${r.warmCalls}`
+    ),
+    ...(redis ? [] : ["  (set REDIS_URL to compare with one shared Redis registry)"])
+  ].join("\n")

@@ -36,6 +36,10 @@ export interface RunOptions {
   readonly provider: string
   /** latencies are simulated time (the simulator on a virtual clock) */
   readonly simulatedTime: boolean
+  /** run only these session copies (default: all); replicas split a workload's sessions this way */
+  readonly sessionIndices?: ReadonlyArray<number> | undefined
+  /** multiply idle times by this (default 1); for real-time runs of workloads with long idle gaps */
+  readonly idleScale?: number | undefined
 }
 
 /**
@@ -160,7 +164,9 @@ export const runWorkload = (
         for (let t = 0; t < workload.turns.length; t++) {
           if (fatal) return
           const turn = workload.turns[t]!
-          if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) yield* Effect.sleep(Duration.seconds(turn.idleSeconds))
+          if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) {
+            yield* Effect.sleep(Duration.seconds(turn.idleSeconds * (options.idleScale ?? 1)))
+          }
           conversation = Workload.conversationAt(workload, s, t, conversation)
           const result = yield* pipeline.turn({
             sessionId: `${workload.name}#${s}`,
@@ -186,7 +192,7 @@ export const runWorkload = (
           const snap = yield* metrics.snapshot
           yield* onProgress({
             turnsDone,
-            turnsTotal: workload.turns.length * sessions,
+            turnsTotal: workload.turns.length * indices.length,
             calls: snap.totals.count,
             costUsd: snap.totalCostUsd
           })
@@ -205,7 +211,7 @@ export const runWorkload = (
       warming: options.warming,
       pruning: options.pruning ? "on" : "off",
       turns: workload.turns.length,
-      sessions,
+      sessions: indices.length,
       calls: { warm: callFigures(snap.calls.warm), request: callFigures(snap.calls.request) },
       totalCostUsd: snap.totalCostUsd,
       noCacheCostUsd: snap.noCacheCostUsd,
@@ -233,7 +239,8 @@ export const runWorkload = (
     }
     return report
     })
-    yield* Effect.forEach(Array.from({ length: sessions }, (_, s) => s), session, { concurrency: "unbounded" }).pipe(
+    const indices = options.sessionIndices ?? Array.from({ length: sessions }, (_, s) => s)
+    yield* Effect.forEach(indices, session, { concurrency: "unbounded" }).pipe(
       Effect.onInterrupt(() => Effect.flatMap(buildReport, onInterrupted))
     )
     return { report: yield* buildReport, turnCostsUsd: turnCosts.map(round) }

@@ -17,7 +17,8 @@ import { breakpoints } from "../src/Prefix.js"
 import * as RedisRegistry from "../src/RedisRegistry.js"
 import * as SimulatedProvider from "../src/SimulatedProvider.js"
 import * as WarmRegistry from "../src/WarmRegistry.js"
-import { sharedPrefixRequest } from "./fixtures.js"
+import type { MessagesRequest } from "../src/Prompt.js"
+import { sharedPrefixRequest, textOfTokens } from "./fixtures.js"
 
 const url = process.env.REDIS_URL
 if (url === undefined || url === "") {
@@ -86,6 +87,33 @@ describe.skipIf(url === undefined || url === "")("Redis registry and lock (real 
       expect(calls).toHaveLength(200)
       expect(writes(calls)).toHaveLength(1)
       for (const w of warmers) expect((yield* w.state).gates).toBe(0)
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("users on different replicas with their own conversations share one system prompt write", () =>
+    Effect.gen(function*() {
+      const { simulator, warmers } = yield* replicas(4, { redis: options() }, {
+        latency: { baseMs: 300, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
+      })
+      // a shared system breakpoint, and one on each user's own long message: every request's longest
+      // cold prefix is its own, the system prefix is everyone's
+      const request = (user: number): MessagesRequest => ({
+        ...sharedPrefixRequest(5000, "x"),
+        messages: [{
+          role: "user",
+          content: [
+            { type: "text", text: textOfTokens(2000, `user${user}`), cache_control: { type: "ephemeral" } },
+            { type: "text", text: "question" }
+          ]
+        }]
+      })
+      yield* Effect.forEach(warmers, (warmer, r) =>
+        Effect.forEach([0, 1, 2, 3, 4].map((i) => request(r * 10 + i)), warmer.request, { concurrency: "unbounded" }), {
+        concurrency: "unbounded"
+      })
+      const calls = yield* simulator.calls
+      expect(calls).toHaveLength(20)
+      // only the very first call wrote the system prompt: every other read it
+      expect(calls.filter((c) => (c.usage?.cacheRead ?? 0) === 0)).toHaveLength(1)
     }).pipe(Effect.scoped), 60_000)
 
   it.live("without the shared registry, each replica establishes the prefix itself", () =>
