@@ -12,18 +12,19 @@ import type { KindSnapshot } from "./CacheMetrics.js"
  * @since 0.1.0
  * @category models
  */
-export interface CallFigures {
-  readonly count: number
-  readonly cacheHits: number
-  readonly cacheMisses: number
-  readonly inputTokens: number
-  readonly cacheCreationInputTokens: number
-  readonly cacheCreation5mInputTokens: number
-  readonly cacheCreation1hInputTokens: number
-  readonly cacheReadInputTokens: number
-  readonly outputTokens: number
-  readonly costUsd: number | null
-}
+export type CallFigures = Pick<
+  KindSnapshot,
+  | "count"
+  | "cacheHits"
+  | "cacheMisses"
+  | "inputTokens"
+  | "cacheCreationInputTokens"
+  | "cacheCreation5mInputTokens"
+  | "cacheCreation1hInputTokens"
+  | "cacheReadInputTokens"
+  | "outputTokens"
+  | "costUsd"
+>
 
 /**
  * @since 0.1.0

@@ -37,15 +37,22 @@ const write = (value: unknown, out: Array<string>): void => {
   }
 }
 
-const memo = new WeakMap<object, string>()
-
-/** canonicalJson, memoized per object (objects are treated as immutable values) */
-export const canonicalJsonOf = (value: unknown): string => {
-  if (typeof value !== "object" || value === null) return canonicalJson(value)
-  let s = memo.get(value)
-  if (s === undefined) {
-    s = canonicalJson(value)
-    memo.set(value, s)
+/**
+ * A string function of values, memoized per object (objects are treated as immutable values);
+ * primitives are computed each time.
+ */
+export const memoizedPerObject = (f: (value: unknown) => string): (value: unknown) => string => {
+  const memo = new WeakMap<object, string>()
+  return (value) => {
+    if (typeof value !== "object" || value === null) return f(value)
+    let s = memo.get(value)
+    if (s === undefined) {
+      s = f(value)
+      memo.set(value, s)
+    }
+    return s
   }
-  return s
 }
+
+/** canonicalJson, memoized per object */
+export const canonicalJsonOf = memoizedPerObject(canonicalJson)

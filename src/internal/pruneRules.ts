@@ -6,7 +6,7 @@ import { posix } from "node:path"
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from "../Prompt.js"
 import { contentBlocks } from "../Prompt.js"
 import { estimateBlock, estimateText } from "../TokenCounter.js"
-import { canonicalJson, canonicalJsonOf } from "./canonical.js"
+import { canonicalJson, canonicalJsonOf, memoizedPerObject } from "./canonical.js"
 
 export type RuleName = "deduplication" | "superseded_writes" | "error_purging" | "superseded_results" | "age"
 
@@ -104,20 +104,12 @@ const pathOf = (input: unknown): string | undefined => {
   return undefined
 }
 
-const normalizedMemo = new WeakMap<object, string>()
-
 /** arguments with paths normalized and commands' white space folded (memoized per input object) */
-const normalizedArgs = (input: unknown): string => {
-  if (typeof input !== "object" || input === null) return canonicalJson(input)
-  let memo = normalizedMemo.get(input)
-  if (memo === undefined) {
-    memo = normalize(input)
-    normalizedMemo.set(input, memo)
-  }
-  return memo
-}
+const normalizedArgs = memoizedPerObject((input) =>
+  typeof input === "object" && input !== null ? normalize(input) : canonicalJson(input)
+)
 
-const normalize = (input: object): string => {
+function normalize(input: object): string {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
     if (typeof v === "string" && PATH_KEYS.includes(k)) out[k] = posix.normalize(v.replace(/^\.\//, ""))
