@@ -162,26 +162,36 @@ export const mark = (
   all: ReadonlyArray<Position>,
   marks: ReadonlyMap<number, CacheTtl>
 ): MessagesRequest => {
-  const index = new Map(all.map((p) => [`${p.section}:${p.itemIndex}:${p.blockIndex}`, p] as const))
-  const at = (section: Position["section"], item: number, block: number) => index.get(`${section}:${item}:${block}`)
-  const tools = request.tools?.map((tool, i): Tool => {
-    const ttl = marks.get(at("tools", i, 0)?.index ?? -1)
+  // only the marked positions are visited: at most 4, whatever the conversation's length
+  const toolMarks = new Map<number, CacheTtl>()
+  const systemMarks = new Map<number, CacheTtl>()
+  const messageMarks = new Map<number, Map<number, CacheTtl>>()
+  for (const [index, ttl] of marks) {
+    const p = all[index]
+    if (p === undefined) continue
+    if (p.section === "tools") toolMarks.set(p.itemIndex, ttl)
+    else if (p.section === "system") systemMarks.set(p.itemIndex, ttl)
+    else {
+      const inner = messageMarks.get(p.itemIndex) ?? new Map<number, CacheTtl>()
+      inner.set(p.blockIndex, ttl)
+      messageMarks.set(p.itemIndex, inner)
+    }
+  }
+  const tools = toolMarks.size === 0 ? request.tools : request.tools?.map((tool, i): Tool => {
+    const ttl = toolMarks.get(i)
     return ttl === undefined ? tool : copy(tool, { ...tool, cache_control: cc(ttl) })
   })
-  const sys = systemBlocks(request.system)
-  const system = sys.some((_, i) => marks.has(at("system", i, 0)?.index ?? -1))
-    ? sys.map((block, i): TextBlock => {
-      const ttl = marks.get(at("system", i, 0)?.index ?? -1)
-      return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) })
-    })
-    : request.system
-  const messages = request.messages.map((message, m): Message => {
-    const blocks = contentBlocks(message)
-    if (!blocks.some((_, b) => marks.has(at("messages", m, b)?.index ?? -1))) return message
+  const system = systemMarks.size === 0 ? request.system : systemBlocks(request.system).map((block, i): TextBlock => {
+    const ttl = systemMarks.get(i)
+    return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) })
+  })
+  const messages = messageMarks.size === 0 ? request.messages : request.messages.map((message, m): Message => {
+    const inner = messageMarks.get(m)
+    if (inner === undefined) return message
     return {
       ...message,
-      content: blocks.map((block, b): ContentBlock => {
-        const ttl = marks.get(at("messages", m, b)?.index ?? -1)
+      content: contentBlocks(message).map((block, b): ContentBlock => {
+        const ttl = inner.get(b)
         return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) } as ContentBlock)
       })
     }

@@ -242,7 +242,10 @@ export const run = (cmd: RunCommand) =>
       keepAlive: cmd.keepAlive,
       prices,
       provider: cmd.provider,
-      simulatedTime: cmd.provider === "simulated"
+      simulatedTime: cmd.provider === "simulated",
+      // against the real API the registry is shared with every other process through REDIS_URL; the
+      // simulator's cache lives and dies with this run, so a shared registry would only mislead it
+      redisUrl: cmd.provider === "anthropic" && process.env.REDIS_URL ? process.env.REDIS_URL : undefined
     }
     const provider = providerLayer(cmd.provider, { faults: cmd.faults })
     const result = yield* clocked(

@@ -40,6 +40,8 @@ export interface RunOptions {
   readonly sessionIndices?: ReadonlyArray<number> | undefined
   /** multiply idle times by this (default 1); for real-time runs of workloads with long idle gaps */
   readonly idleScale?: number | undefined
+  /** share the warm registry with other processes through Redis */
+  readonly redisUrl?: string | undefined
 }
 
 /**
@@ -262,7 +264,8 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
     ...(options.retry !== undefined ? { retry: options.retry } : {})
   },
   pruner: options.pruning ? {} : false,
-  prices: options.prices
+  prices: options.prices,
+  ...(options.redisUrl !== undefined ? { registry: { redis: { url: options.redisUrl } } } : {})
 })
 
 /**

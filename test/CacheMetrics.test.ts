@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as Pricing from "../src/Pricing.js"
+import * as Program from "../src/Program.js"
 import type { Usage } from "../src/Response.js"
 
 const usage: Usage = { input: 1000, cacheCreation5m: 2000, cacheCreation1h: 3000, cacheRead: 10000, output: 500 }
@@ -162,4 +163,18 @@ describe("CacheMetrics", () => {
       expect(text).toMatch(/epc_latency_ms_bucket\{call="warm",le="100"\} \d+/)
       expect(text).not.toMatch(/msg_|req_|[0-9a-f]{64}/)
     }).pipe(Effect.provide(metricsLayer())))
+})
+
+describe("the Prometheus endpoint", () => {
+  it.live("serves the epc_* metrics as text on GET /metrics", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-4-6", usage, latencyMs: 12 })
+      const port = yield* Program.serveMetrics(0)
+      const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`))
+      expect(response.status).toBe(200)
+      expect(response.headers.get("content-type")).toContain("text/plain")
+      const text = yield* Effect.promise(() => response.text())
+      expect(text).toMatch(/epc_calls_total\{call="request",model="claude-sonnet-4-6"\} \d+/)
+    }).pipe(Effect.scoped, Effect.provide(metricsLayer())))
 })

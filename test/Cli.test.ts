@@ -5,6 +5,7 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as AnthropicProvider from "../src/AnthropicProvider.js"
 import * as SimulatedProvider from "../src/SimulatedProvider.js"
 import * as SimulatorServer from "../src/SimulatorServer.js"
 
@@ -28,6 +29,36 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
 const dir = mkdtempSync(join(tmpdir(), "epc-cli-"))
 
 describe("the program", () => {
+  it.live("serve: a local Anthropic-compatible API that any SDK can point at", () =>
+    Effect.gen(function*() {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", "serve", "--port", "0"], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      try {
+        const url = yield* Effect.async<string>((resume) => {
+          let out = ""
+          child.stdout.on("data", (d) => {
+            out += d
+            const m = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
+            if (m) resume(Effect.succeed(m[1]!))
+          })
+        }).pipe(Effect.timeout("20 seconds"), Effect.orDie)
+        const lm = yield* AnthropicProvider.make({ apiKey: "any", baseURL: url })
+        const request = {
+          model: "claude-sonnet-4-6",
+          max_tokens: 20,
+          system: [{ type: "text" as const, text: "x".repeat(12_000), cache_control: { type: "ephemeral" as const } }],
+          messages: [{ role: "user" as const, content: "hi" }]
+        }
+        const first = yield* lm.create(request)
+        const second = yield* lm.create(request)
+        expect(first.usage.cacheCreation5m).toBe(3000)
+        expect(second.usage.cacheRead).toBe(3000)
+      } finally {
+        child.kill()
+      }
+    }), 60_000)
+
   it.live("run --json: one JSON document on stdout, exit 0", () =>
     Effect.gen(function*() {
       const r = yield* cli(["run", "--workload", "single-chat", "--warming", "auto", "--pruning", "off", "--json"])
