@@ -137,8 +137,6 @@ export interface SimulatorService {
   readonly flushCache: Effect.Effect<void>
   /** count_tokens as the simulator counts */
   readonly countTokens: (request: MessagesRequest) => number
-  /** one call, with the request id the simulator assigns (used by the HTTP server) */
-  readonly createWithId: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
 }
 
 /**
@@ -309,8 +307,7 @@ export const make = (config: SimulatorConfig = {}) =>
       calls: Effect.sync(() => log.slice()),
       cacheSize: Effect.sync(() => store.entries.size),
       flushCache: Effect.sync(() => store.entries.clear()),
-      countTokens: (request) => totalTokens(positions(request)),
-      createWithId: create
+      countTokens: (request) => totalTokens(positions(request))
     }
     return { model, inspect }
   })
