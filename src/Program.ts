@@ -308,6 +308,12 @@ export const bench = (cmd: BenchCommand) =>
   Effect.gen(function*() {
     const prices = yield* loadPrices(cmd.prices)
     const names = cmd.workload === "all" ? Workload.builtinNames : [cmd.workload]
+    if (cmd.provider === "anthropic") {
+      // the simulator starts each configuration with a cold cache; the real API has one cache for all
+      yield* Console.error(
+        "note: with --provider anthropic every configuration shares the API's one cache: the first may warm it for the others"
+      )
+    }
     const documents: Array<{ workload: string; results: ReadonlyArray<Report> }> = []
     const charts: Array<{ workload: string; series: Array<{ label: string; values: ReadonlyArray<number> }> }> = []
     for (const name of names) {
