@@ -260,7 +260,8 @@ export const make = (config: WarmerConfig = {}) =>
         }
         const response = exit.value
         const now = yield* Clock.currentTimeMillis
-        yield* observe(registry, observed(bps), response.usage, sentAt)
+        // a streamed call updated the registry when its response began (same cache usage)
+        if (begunAt === undefined) yield* observe(registry, observed(bps), response.usage, sentAt)
         yield* metrics.recordCall({
           call: kind,
           model: request.model,

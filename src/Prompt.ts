@@ -22,6 +22,14 @@ export const CacheTtl = Schema.Literal("5m", "1h")
 export type CacheTtl = typeof CacheTtl.Type
 
 /**
+ * How long an entry lives after it was written or last read.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const ttlMillis = (ttl: CacheTtl): number => (ttl === "1h" ? 3_600_000 : 300_000)
+
+/**
  * `{ type: "ephemeral", ttl?: "5m" | "1h" }`. A missing ttl means 5 minutes.
  *
  * @since 0.1.0

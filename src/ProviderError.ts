@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 const common = {
@@ -317,18 +316,7 @@ export const isRetryable = (error: ProviderError): boolean => retryableTags.has(
  * @since 0.1.0
  * @category predicates
  */
-export const isProviderError = (u: unknown): u is ProviderError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" &&
-  [
-    "InvalidPrompt",
-    "InvalidRequest",
-    "AuthenticationError",
-    "BillingError",
-    "PermissionError",
-    "NotFound",
-    "RequestTooLarge",
-    ...retryableTags
-  ].includes(u._tag)
+export const isProviderError: (u: unknown) => u is ProviderError = Schema.is(ProviderError)
 
 /**
  * The server's requested wait, if the error carries one.

@@ -16,7 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { PlannedBreakpoint } from "./BreakpointPlanner.js"
 import { LruMap } from "./internal/lru.js"
-import type { CacheTtl } from "./Prompt.js"
+import { ttlMillis } from "./Prompt.js"
 import type { Usage } from "./Response.js"
 
 /**
@@ -43,7 +43,7 @@ export class WarmRegistry extends Context.Tag("effect-prompt-cache/WarmRegistry"
  * @since 0.1.0
  * @category utils
  */
-export const ttlMillis = (ttl: CacheTtl): number => (ttl === "1h" ? 3_600_000 : 300_000)
+export { ttlMillis } from "./Prompt.js"
 
 /**
  * Whether the prefix will still be warm `marginMs` from now (default 5 s: a request sent now must

@@ -5,7 +5,7 @@
 import { posix } from "node:path"
 import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from "../Prompt.js"
 import { contentBlocks } from "../Prompt.js"
-import { estimateBlock, estimateText } from "../TokenCounter.js"
+import { estimateBlock } from "../TokenCounter.js"
 import { canonicalJson, canonicalJsonOf, memoizedPerObject } from "./canonical.js"
 
 export type RuleName = "deduplication" | "superseded_writes" | "error_purging" | "superseded_results" | "age"
@@ -289,4 +289,3 @@ export const tokensFrom = (messages: ReadonlyArray<Message>, from: number): numb
   return n
 }
 
-export const placeholderTokens = (p: string) => estimateText(p)

@@ -5,6 +5,7 @@
 import type { Breakpoint, Position } from "../Prefix.js"
 import { LruMap } from "./lru.js"
 import type { CacheTtl } from "../Prompt.js"
+import { ttlMillis } from "../Prompt.js"
 import type { Usage } from "../Response.js"
 
 export interface Entry {
@@ -15,7 +16,6 @@ export interface Entry {
   expiresAt: number
 }
 
-export const ttlMillis = (ttl: CacheTtl): number => (ttl === "1h" ? 3_600_000 : 300_000)
 
 /** A store bounded in size: least recently used entries go first. */
 export class CacheStore {
