@@ -34,7 +34,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { SkipReason } from "./CacheMetrics.js"
 import { CacheMetrics } from "./CacheMetrics.js"
-import { LanguageModel, streamToResponse } from "./LanguageModel.js"
+import { LanguageModel, streamedResponse } from "./LanguageModel.js"
 import type { Breakpoint } from "./Prefix.js"
 import { breakpoints, positions } from "./Prefix.js"
 import { Multipliers, Pricing } from "./Pricing.js"
@@ -243,7 +243,7 @@ export const make = (config: WarmerConfig = {}) =>
         const attempt = Effect.gen(function*() {
           sentAt = yield* Clock.currentTimeMillis
           if (!options.stream) return yield* lm.create(request)
-          return yield* streamToResponse(lm.stream({ ...request, stream: true }), (usage) =>
+          return yield* streamedResponse(lm, { ...request, stream: true }, (usage) =>
             Effect.gen(function*() {
               begunAt = yield* Clock.currentTimeMillis
               yield* observe(registry, observed(bps), usage, sentAt)

@@ -25,6 +25,15 @@ export interface LanguageModelService {
   readonly create: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
   /** a streamed request: `Begun` (with the cache usage) first, then deltas, then `Completed` */
   readonly stream: (request: MessagesRequest) => Stream.Stream<StreamEvent, ProviderError>
+  /**
+   * Optional: a streamed request consumed for its response, `onBegun` run the moment the response
+   * begins — the same as {@link streamToResponse} over `stream`, without materializing the events.
+   * A provider offers it when it can do this cheaper than its `stream` (the simulator does); callers
+   * use {@link streamedResponse}, which falls back to `stream`.
+   */
+  readonly streamResponse?:
+    | ((request: MessagesRequest, onBegun: (usage: Usage) => Effect.Effect<void>) => Effect.Effect<Response, ProviderError>)
+    | undefined
 }
 
 /**
@@ -63,3 +72,17 @@ export const streamToResponse = <E, R>(
       onSome: Effect.succeed
     }))
   )
+
+/**
+ * A streamed request run to completion with `onBegun` called when the response begins: the provider's
+ * own `streamResponse` when it has one, else {@link streamToResponse} over its `stream`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const streamedResponse = (
+  lm: LanguageModelService,
+  request: MessagesRequest,
+  onBegun: (usage: Usage) => Effect.Effect<void>
+): Effect.Effect<Response, ProviderError> =>
+  lm.streamResponse !== undefined ? lm.streamResponse(request, onBegun) : streamToResponse(lm.stream(request), onBegun)

@@ -159,6 +159,8 @@ const prng = (seed: number) => {
 
 type Fault = "rateLimited" | "overloaded" | "serverError" | "connectionReset" | "timeout"
 
+type Begun = Extract<StreamEvent, { readonly _tag: "Begun" }>
+
 const FILLER = "The quick brown fox jumps over the lazy dog. "
 
 /**
@@ -220,7 +222,7 @@ export const make = (config: SimulatorConfig = {}) =>
     const start = (
       request: MessagesRequest,
       streamed: boolean
-    ): Effect.Effect<{ readonly begun: StreamEvent; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
+    ): Effect.Effect<{ readonly begun: Begun; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
       Effect.gen(function*() {
         const n = ++counter
         const id = `msg_sim_${n.toString().padStart(6, "0")}`
@@ -271,7 +273,7 @@ export const make = (config: SimulatorConfig = {}) =>
           commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
         }))
-        const begun: StreamEvent = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
+        const begun: Begun = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
         const finish = observed(Effect.gen(function*() {
           if (fault === "connectionReset") return yield* Effect.fail(faultError(fault, requestId))
           yield* sleepMs(latency.outputMsPerToken * output)
@@ -302,7 +304,12 @@ export const make = (config: SimulatorConfig = {}) =>
           return [...text, { _tag: "Completed", response }]
         }))))))
 
-    const model: LanguageModelService = { provider: "simulated", create, stream }
+    // the same as consuming `stream`, without the stream machinery (the warmer's leaders use it)
+    const streamResponse = (request: MessagesRequest, onBegun: (usage: Usage) => Effect.Effect<void>) =>
+      Effect.flatMap(start(request, true), ({ begun, finish }) =>
+        Effect.zipRight(onBegun(begun.usage), finish))
+
+    const model: LanguageModelService = { provider: "simulated", create, stream, streamResponse }
     const inspect: SimulatorService = {
       calls: Effect.sync(() => log.slice()),
       cacheSize: Effect.sync(() => store.entries.size),

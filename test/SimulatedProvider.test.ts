@@ -3,8 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { LanguageModel } from "../src/LanguageModel.js"
+import { LanguageModel, streamToResponse } from "../src/LanguageModel.js"
 import type { Message, MessagesRequest } from "../src/Prompt.js"
+import type { Usage } from "../src/Response.js"
 import * as Sim from "../src/SimulatedProvider.js"
 import { MODEL, runClocked as runClockedBy, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
 
@@ -230,6 +231,38 @@ describe("SimulatedProvider", () => {
       expect(begun.t).toBeLessThan(done.t)
       expect(done.e._tag === "Completed" && done.e.response.usage.output).toBe(100)
     }).pipe(Effect.provide(simulated())))
+
+  it.effect("streamResponse is its stream consumed: same begun usage and time, same response", () =>
+    Effect.gen(function*() {
+      // two fresh simulators get the same calls, one through stream + streamToResponse, one through
+      // the native streamResponse the warmer's leaders use
+      const run = (native: boolean) =>
+        Effect.gen(function*() {
+          const lm = yield* LanguageModel
+          const out: Array<unknown> = []
+          // both runs share the test's clock: times are taken from the start of each
+          const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+          const since = (t: number) => Math.round((t - start) * 1000) / 1000
+          for (const q of ["a", "b"]) {
+            const request = { ...sharedPrefixRequest(5000, q), stream: true }
+            const onBegun = (usage: Usage) =>
+              Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (t) => void out.push({ begun: usage, t: since(t) }))
+            const response = yield* runClocked(
+              native ? lm.streamResponse!(request, onBegun) : streamToResponse(lm.stream(request), onBegun)
+            )
+            out.push({ response, t: since(yield* Effect.clockWith((c) => c.currentTimeMillis)) })
+          }
+          const calls = yield* Effect.flatMap(Sim.Simulator, (s) => s.calls)
+          out.push(calls.map((c) => ({ ...c, startedAt: since(c.startedAt), begunAt: since(c.begunAt!), completedAt: since(c.completedAt!) })))
+          return out
+        }).pipe(Effect.provide(simulated()))
+      const native = yield* run(true)
+      const derived = yield* run(false)
+      expect(native).toEqual(derived)
+      expect(native).toHaveLength(5)
+      expect((native[0] as { begun: Usage }).begun.cacheCreation5m).toBe(5000)
+      expect((native[2] as { begun: Usage }).begun.cacheRead).toBe(5000)
+    }))
 
   it.effect("max_tokens: 0 with stream is rejected", () =>
     Effect.gen(function*() {
