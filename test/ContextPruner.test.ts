@@ -173,6 +173,22 @@ describe("ContextPruner decisions", () => {
       expect(resultOf(other.request, "toolu_0000")).toBe(big("1"))
     }))
 
+  it.effect("a grown conversation that shares message objects gets the very same pruned messages back", () =>
+    Effect.gen(function*() {
+      // the turn after: the same message objects plus new ones (as an app appends to its history);
+      // edits applied again must give identical objects, so per-object memos (positions, digests,
+      // token estimates) stay valid from turn to turn
+      const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })
+      const t1 = build([[read("a.ts", "1")], [read("a.ts", "2")], ...filler(3)])
+      const o1 = yield* pruner.prune({ conversationId: "s", request: t1, cold: true })
+      expect(o1.decision._tag).toBe("Applied")
+      const t2: MessagesRequest = { ...t1, messages: [...t1.messages, { role: "user", content: "go on" }] }
+      const o2 = yield* pruner.prune({ conversationId: "s", request: t2, cold: false, expectedRemainingRequests: 0 })
+      const edited = o1.request.messages.filter((m, i) => m !== t1.messages[i])
+      expect(edited.length).toBeGreaterThan(0)
+      o1.request.messages.forEach((m, i) => expect(o2.request.messages[i]).toBe(m))
+    }))
+
   it.effect("hysteresis: engages at the trigger, releases only below the lower mark", () =>
     Effect.gen(function*() {
       const pruner = yield* ContextPruner.make({ clearAtLeast: 0, triggerTokens: 10_000, releaseTokens: 5_000 })

@@ -222,6 +222,40 @@ const replaceStrings = (input: unknown, placeholder: string): unknown => {
   return out
 }
 
+/**
+ * Edits are applied again to every new version of a conversation: the same edit of the same block (or
+ * message) gives the very same object each time, so the prefix positions, digests and token estimates
+ * memoized per object stay valid from one turn to the next.
+ */
+const editedBlocks = new WeakMap<object, Map<string, ContentBlock>>()
+
+const edited = (before: ContentBlock, target: Target, placeholder: string, make: () => object): ContentBlock => {
+  let byEdit = editedBlocks.get(before)
+  if (byEdit === undefined) {
+    byEdit = new Map()
+    editedBlocks.set(before, byEdit)
+  }
+  const key = `${target}\u0000${placeholder}`
+  let after = byEdit.get(key)
+  if (after === undefined) {
+    after = make() as ContentBlock
+    byEdit.set(key, after)
+  }
+  return after
+}
+
+const editedMessages = new WeakMap<Message, { readonly content: ReadonlyArray<ContentBlock>; readonly message: Message }>()
+
+const editedMessage = (message: Message, content: ReadonlyArray<ContentBlock>): Message => {
+  const memo = editedMessages.get(message)
+  if (memo !== undefined && memo.content.length === content.length && memo.content.every((b, i) => b === content[i])) {
+    return memo.message
+  }
+  const next: Message = { ...message, content: content as Array<ContentBlock> }
+  editedMessages.set(message, { content, message: next })
+  return next
+}
+
 /** whether an edit leaves a block as it was (a mark applied twice) */
 const unchanged = (before: ContentBlock, after: ContentBlock): boolean => {
   if (before.type === "tool_result") {
@@ -262,11 +296,11 @@ export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
     if (call === undefined) continue
     if (mark.target === "result" && call.resultMessage !== undefined) {
       const before = current(call.resultMessage, call.resultBlock!) as ToolResultBlock
-      const after = { ...before, content: mark.placeholder } as ContentBlock
+      const after = edited(before, "result", mark.placeholder, () => ({ ...before, content: mark.placeholder }))
       edit(call.resultMessage, call.resultBlock!, after, before, mark.rule)
     } else if (mark.target === "input") {
       const before = current(call.useMessage, call.useBlock) as ToolUseBlock
-      const after = { ...before, input: replaceStrings(before.input, mark.placeholder) } as ContentBlock
+      const after = edited(before, "input", mark.placeholder, () => ({ ...before, input: replaceStrings(before.input, mark.placeholder) }))
       edit(call.useMessage, call.useBlock, after, before, mark.rule)
     }
   }
@@ -274,7 +308,7 @@ export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
   const messages = c.messages.map((message, m): Message => {
     const inner = edits.get(m)
     if (inner === undefined) return message
-    return { ...message, content: contentBlocks(message).map((block, b) => inner.get(b) ?? block) }
+    return editedMessage(message, contentBlocks(message).map((block, b) => inner.get(b) ?? block))
   })
   return { messages, savedByRule: saved, earliestMessage: earliest }
 }
