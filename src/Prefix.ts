@@ -212,17 +212,55 @@ const computePositions = (request: MessagesRequest, options?: PositionsOptions):
   })
   systemBlocks(request.system).forEach((block, i) => push("system", i, 0, block, (memo) => estimate(block, memo), "S"))
   // tool_choice and thinking settings invalidate the messages part: fold them in where it starts.
-  let messagesMarker = "C" + canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
-  request.messages.forEach((message, m) => {
+  let messagesMarker = request.tool_choice === undefined && request.thinking === undefined
+    ? EMPTY_SETTINGS_MARKER
+    : "C" + canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
+  const messages = request.messages
+  for (let m = 0; m < messages.length; m++) {
+    const message = messages[m]!
+    // a message seen before at the same place of the same prefix has the same positions
+    const seen = custom === undefined ? messageMemo.get(message) : undefined
+    if (
+      seen !== undefined && seen.before === fp && seen.index === out.length && seen.itemIndex === m &&
+      seen.cumulativeBefore === cumulative && seen.marker === messagesMarker
+    ) {
+      for (const p of seen.positions) out.push(p)
+      fp = seen.after
+      cumulative = seen.cumulativeAfter
+      if (seen.positions.length > 0) messagesMarker = ""
+      continue
+    }
+    const entry = { before: fp, index: out.length, itemIndex: m, cumulativeBefore: cumulative, marker: messagesMarker }
     contentBlocks(message).forEach((block, b) => {
       const first = b === 0
       const marker = (first ? `${messagesMarker}M:${message.role}` : "B")
       messagesMarker = ""
       push("messages", m, b, block, (memo) => estimate(block, memo) + (first ? MESSAGE_OVERHEAD_TOKENS : 0), marker)
     })
-  })
+    if (custom === undefined) {
+      messageMemo.set(message, { ...entry, positions: out.slice(entry.index), after: fp, cumulativeAfter: cumulative })
+    }
+  }
   return out
 }
+
+const EMPTY_SETTINGS_MARKER = "C" + canonicalJson({})
+
+/**
+ * Per-message memo: the positions a message got last time, and where in which prefix. A request that
+ * shares message objects with one seen before (the same conversation one turn later, a fan-out's
+ * requests, a pruned copy) reuses them after comparing the chain's fingerprint before the message.
+ */
+const messageMemo = new WeakMap<object, {
+  readonly before: string
+  readonly index: number
+  readonly itemIndex: number
+  readonly cumulativeBefore: number
+  readonly marker: string
+  readonly positions: ReadonlyArray<Position>
+  readonly after: string
+  readonly cumulativeAfter: number
+}>()
 
 /**
  * An explicit or automatic breakpoint, resolved to its position.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
 import { breakpoints, fingerprint, positions } from "../src/Prefix.js"
-import type { MessagesRequest } from "../src/Prompt.js"
+import type { Message, MessagesRequest } from "../src/Prompt.js"
 import { MODEL } from "./fixtures.js"
 
 const request: MessagesRequest = {
@@ -95,6 +95,33 @@ describe("Prefix", () => {
         messages: [{ role: "user", content: texts.map((text) => ({ type: "text" as const, text })) }]
       }
       expect(fingerprint(reverseKeys(r) as MessagesRequest)).toBe(fingerprint(r))
+    }))
+  })
+
+  it("property: positions reused from messages seen before equal positions computed afresh", () => {
+    // a pool of message objects shared by many requests, at different places, after different
+    // systems and settings: the per-message memo must never hand a message the positions of another place
+    const pool: ReadonlyArray<Message> = [
+      { role: "user", content: "start" },
+      { role: "assistant", content: [{ type: "text", text: "ok" }, { type: "tool_use", id: "toolu_a", name: "read", input: { path: "x" } }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a", content: "file" }] },
+      { role: "user", content: [{ type: "text", text: "more" }, { type: "text", text: "and more" }] },
+      { role: "assistant", content: [] },
+      { role: "assistant", content: [{ type: "text", text: "done", cache_control: { type: "ephemeral" } }] }
+    ]
+    const request = fc.record({
+      picks: fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { maxLength: 8 }),
+      system: fc.constantFrom(undefined, "sys A", "sys B"),
+      toolChoice: fc.boolean()
+    }).map(({ picks, system, toolChoice }): MessagesRequest => ({
+      model: MODEL,
+      max_tokens: 1,
+      ...(system !== undefined ? { system } : {}),
+      ...(toolChoice ? { tool_choice: { type: "auto" } } : {}),
+      messages: picks.map((i) => pool[i]!)
+    }))
+    fc.assert(fc.property(fc.array(request, { minLength: 1, maxLength: 12 }), (requests) => {
+      for (const r of requests) expect(positions(r)).toEqual(positions(structuredClone(r)))
     }))
   })
 })
