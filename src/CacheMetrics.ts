@@ -14,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Pricing from "./Pricing.js"
@@ -248,23 +249,28 @@ export interface CacheMetricsService {
  */
 export class CacheMetrics extends Context.Tag("effect-prompt-cache/CacheMetrics")<CacheMetrics, CacheMetricsService>() {}
 
-/** the tagged metrics of one (call kind, model): built once, reused for every call */
+/**
+ * The metric updates of one (call kind, model): each base metric with its label set, built once.
+ * Updating a base metric with the same label array every time hits Effect's per-array hook cache;
+ * `Metric.tagged` metrics build a fresh label array, and so a metric key, on every update.
+ */
 const taggedCache = new Map<string, ReturnType<typeof buildTagged>>()
 const buildTagged = (call: CallKind, model: string) => {
-  const t = (m: Metric.Metric.Counter<number>) => Metric.tagged(Metric.tagged(m, "call", call), "model", model)
-  const tokens = (kind: string) => Metric.tagged(t(tokensTotal), "kind", kind)
+  const labels = (...extra: ReadonlyArray<readonly [string, string]>) =>
+    [MetricLabel.make("call", call), MetricLabel.make("model", model), ...extra.map(([k, v]) => MetricLabel.make(k, v))]
+  const counter = (metric: Metric.Metric.Counter<number>, tags = labels()) => ({ metric, tags })
+  const tokens = (kind: string) => counter(tokensTotal, labels(["kind", kind]))
   return {
-    calls: t(callsTotal),
-    hits: t(cacheHitsTotal),
-    misses: t(cacheMissesTotal),
+    calls: counter(callsTotal),
+    hits: counter(cacheHitsTotal),
+    misses: counter(cacheMissesTotal),
     input: tokens("input"),
     write5m: tokens("cache_write_5m"),
     write1h: tokens("cache_write_1h"),
     read: tokens("cache_read"),
     output: tokens("output"),
-    cost: t(costMicrosTotal),
-    begun: Metric.tagged(timeToBegunMs, "call", call),
-    latency: Metric.tagged(latencyMs, "call", call)
+    cost: counter(costMicrosTotal),
+    callLabel: [MetricLabel.make("call", call)]
   }
 }
 const taggedFor = (call: CallKind, model: string) => {
@@ -276,6 +282,20 @@ const taggedFor = (call: CallKind, model: string) => {
     taggedCache.set(key, m)
   }
   return m
+}
+
+/** label sets by their text, built once (the same array each time hits Effect's hook cache) */
+const labelSets = new Map<string, Array<MetricLabel.MetricLabel>>()
+const increment = (metric: Metric.Metric.Counter<number>, by: number, ...pairs: ReadonlyArray<string>) => {
+  const key = pairs.join("\u0000")
+  let labels = labelSets.get(key)
+  if (labels === undefined) {
+    labels = []
+    for (let i = 0; i + 1 < pairs.length; i += 2) labels.push(MetricLabel.make(pairs[i]!, pairs[i + 1]!))
+    if (labelSets.size > 1000) labelSets.clear()
+    labelSets.set(key, labels)
+  }
+  metric.unsafeUpdate(by, labels)
 }
 
 const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by)
@@ -322,8 +342,8 @@ export const make = Effect.gen(function*() {
       const m = taggedFor(r.call, model)
       // one synchronous step for all ten updates: this runs once per call, on the hot path
       return Effect.sync(() => {
-        const add = (metric: Metric.Metric.Counter<number>, n: number) => {
-          if (n > 0) metric.unsafeUpdate(n, [])
+        const add = (c: { readonly metric: Metric.Metric.Counter<number>; readonly tags: Array<MetricLabel.MetricLabel> }, n: number) => {
+          if (n > 0) c.metric.unsafeUpdate(n, c.tags)
         }
         add(m.calls, 1)
         add(r.usage.cacheRead > 0 ? m.hits : m.misses, 1)
@@ -333,34 +353,34 @@ export const make = Effect.gen(function*() {
         add(m.read, r.usage.cacheRead)
         add(m.output, r.usage.output)
         if (Option.isSome(cost)) add(m.cost, cost.value)
-        m.begun.unsafeUpdate(r.timeToBegunMs ?? r.latencyMs, [])
-        m.latency.unsafeUpdate(r.latencyMs, [])
+        timeToBegunMs.unsafeUpdate(r.timeToBegunMs ?? r.latencyMs, m.callLabel)
+        latencyMs.unsafeUpdate(r.latencyMs, m.callLabel)
       })
     })
 
   const service: CacheMetricsService = {
     recordCall,
     recordRetry: (call, error) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         kinds[call].retries++
         bump(retries, error)
-        return Metric.increment(Metric.tagged(Metric.tagged(retriesTotal, "call", call), "error", error))
+        increment(retriesTotal, 1, "call", call, "error", error)
       }),
     recordFailure: (call, error) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         kinds[call].failures++
         bump(failures, error)
-        return Metric.increment(Metric.tagged(Metric.tagged(failuresTotal, "call", call), "error", error))
+        increment(failuresTotal, 1, "call", call, "error", error)
       }),
     recordSkippedWarm: (reason) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         bump(skipped, reason)
-        return Metric.increment(Metric.tagged(skippedWarmsTotal, "reason", reason))
+        increment(skippedWarmsTotal, 1, "reason", reason)
       }),
     recordPruned: (rule, tokens) =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         bump(pruned, rule, tokens)
-        return Metric.incrementBy(Metric.tagged(prunedTokensTotal, "rule", rule), tokens)
+        increment(prunedTokensTotal, tokens, "rule", rule)
       }),
     snapshot: Effect.sync(() => {
       const warm = summarize(kinds.warm)

@@ -101,14 +101,24 @@ export const retry = <A, R, R2 = never>(
   schedule: RetrySchedule,
   onRetry: (error: ProviderError) => Effect.Effect<void, never, R2> = () => Effect.void as Effect.Effect<void, never, R2>
 ): Effect.Effect<A, ProviderError, R | R2> =>
-  Effect.suspend(() => {
-    let last: ProviderError | undefined
-    const observed = Schedule.identity<ProviderError>().pipe(
-      Schedule.tapInput((e: ProviderError) => Effect.sync(() => (last = e))),
-      Schedule.intersect(schedule),
-      Schedule.onDecision((_, decision) =>
-        ScheduleDecision.isContinue(decision) && last !== undefined ? onRetry(last) : Effect.void
-      )
-    )
-    return Effect.retry(effect, observed)
-  })
+  // the first attempt runs bare: the schedule (and its driver) is built only once an attempt has
+  // failed — most calls succeed first time, and this runs once per call
+  Effect.catchAll(effect, (first) =>
+    Effect.flatMap(Schedule.driver(observing(schedule, onRetry)), (driver) => {
+      const loop = (error: ProviderError): Effect.Effect<A, ProviderError, R | R2> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(error),
+          onSuccess: () => Effect.catchAll(effect, loop)
+        })
+      return loop(first)
+    }))
+
+/** `schedule` with `onRetry` called with the error each time it decides to continue */
+const observing = <R2>(schedule: RetrySchedule, onRetry: (error: ProviderError) => Effect.Effect<void, never, R2>) => {
+  let last: ProviderError | undefined
+  return Schedule.identity<ProviderError>().pipe(
+    Schedule.tapInput((e: ProviderError) => Effect.sync(() => (last = e))),
+    Schedule.intersect(schedule),
+    Schedule.onDecision((_, decision) => ScheduleDecision.isContinue(decision) && last !== undefined ? onRetry(last) : Effect.void)
+  )
+}
