@@ -20,7 +20,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { Mark, RuleConfig, RuleName } from "./internal/pruneRules.js"
+import type { Conversation, Mark, RuleConfig, RuleName } from "./internal/pruneRules.js"
 import {
   ageBased,
   analyze,
@@ -165,18 +165,31 @@ interface State {
  * @since 0.1.0
  * @category rules
  */
-export const candidates = (request: MessagesRequest, config: PrunerConfig = {}): ReadonlyArray<Mark> => {
-  const conv = analyze(request.messages)
-  const rules = { deduplication: true, superseded_writes: true, error_purging: true, superseded_results: true, age: false, ...config.rules }
-  const ruleConfig: RuleConfig = {
+export const candidates = (request: MessagesRequest, config: PrunerConfig = {}): ReadonlyArray<Mark> =>
+  candidatesOf(analyze(request.messages), resolve(config))
+
+interface Resolved {
+  readonly rules: Record<RuleName, boolean>
+  readonly ruleConfig: RuleConfig
+  readonly protectTurns: number
+  readonly protectedTools: ReadonlySet<string>
+}
+
+/** the configuration with its defaults and sets built, once per pruner */
+const resolve = (config: PrunerConfig): Resolved => ({
+  rules: { deduplication: true, superseded_writes: true, error_purging: true, superseded_results: true, age: false, ...config.rules },
+  ruleConfig: {
     errorAfterTurns: config.errorAfterTurns ?? defaults.errorAfterTurns,
     keepToolUses: config.keepToolUses ?? (config.keepResultTokens === undefined ? defaults.keepToolUses : undefined),
     keepResultTokens: config.keepResultTokens,
     writeTools: new Set(config.writeTools ?? defaults.writeTools),
     readTools: new Set(config.readTools ?? defaults.readTools)
-  }
-  const protectTurns = config.protectTurns ?? defaults.protectTurns
-  const protectedTools = new Set(config.protectedTools ?? defaults.protectedTools)
+  },
+  protectTurns: config.protectTurns ?? defaults.protectTurns,
+  protectedTools: new Set(config.protectedTools ?? defaults.protectedTools)
+})
+
+const candidatesOf = (conv: Conversation, { protectTurns, protectedTools, ruleConfig, rules }: Resolved): ReadonlyArray<Mark> => {
   const protectedIds = new Set(
     conv.calls.filter((c) => protectedTools.has(c.name) || c.turn > conv.turns - protectTurns).map((c) => c.id)
   )
@@ -207,6 +220,7 @@ const sum = (r: Readonly<Record<string, number>>) => Object.values(r).reduce((a,
 export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerService> =>
   Effect.sync(() => {
     const states = new LruMap<string, State>(config.maxConversations ?? defaults.maxConversations)
+    const resolved = resolve(config)
     const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
     const trigger = config.triggerTokens ?? 0
     const release = config.releaseTokens ?? trigger * 0.8
@@ -234,7 +248,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
         else if (state.engaged && trigger > 0 && size < release) state.engaged = false
         if (!state.engaged) return unchanged({ _tag: "Skipped", reason: "below_trigger" })
         // 3. new marks
-        const fresh = candidates(request, config).filter((m) => !state.applied.has(markKey(m)))
+        const fresh = candidatesOf(conv, resolved).filter((m) => !state.applied.has(markKey(m)))
         if (fresh.length === 0) return unchanged({ _tag: "Skipped", reason: "nothing_new" })
         const next = apply(analyze(base.messages), fresh)
         const tokensFreed = sum(next.savedByRule)

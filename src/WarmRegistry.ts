@@ -31,6 +31,12 @@ export interface WarmRegistryService {
   readonly markCold: (fingerprint: string) => Effect.Effect<void>
   /** live entries */
   readonly size: Effect.Effect<number>
+  /**
+   * Optional, for registries held in this process: `warmUntil` read synchronously at `now` (epoch
+   * ms), `undefined` when not known warm. With it (and a local PrefixLock) the warmer takes its
+   * per-request decision in one synchronous step instead of under its lock.
+   */
+  readonly unsafeWarmUntil?: ((fingerprint: string, now: number) => number | undefined) | undefined
 }
 
 /**
@@ -102,17 +108,19 @@ export interface MemoryOptions {
 export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<WarmRegistryService> =>
   Effect.sync(() => {
     const entries = new LruMap<string, number>(options.maxEntries ?? 10_000)
+    const unsafeWarmUntil = (fingerprint: string, now: number): number | undefined => {
+      const until = entries.get(fingerprint)
+      if (until === undefined) return undefined
+      if (until <= now) {
+        entries.delete(fingerprint)
+        return undefined
+      }
+      return until
+    }
     return {
+      unsafeWarmUntil,
       warmUntil: (fingerprint) =>
-        Effect.map(Clock.currentTimeMillis, (now) => {
-          const until = entries.get(fingerprint)
-          if (until === undefined) return Option.none()
-          if (until <= now) {
-            entries.delete(fingerprint)
-            return Option.none()
-          }
-          return Option.some(until)
-        }),
+        Effect.clockWith((clock) => Effect.sync(() => Option.fromNullable(unsafeWarmUntil(fingerprint, clock.unsafeCurrentTimeMillis())))),
       markWarm: (fingerprint, until) =>
         Effect.sync(() => entries.set(fingerprint, Math.max(until, entries.peek(fingerprint) ?? 0))),
       markCold: (fingerprint) => Effect.sync(() => void entries.delete(fingerprint)),

@@ -30,18 +30,22 @@ const fanOut = (n: number, tokens = 5000, salt = "s"): CacheWarmer.FanOut => ({
 const runFor = runClocked
 
 describe("CacheWarmer", () => {
-  it.effect("1,000 concurrent callers on one cold prefix: exactly one establishing call, 999 reads", () =>
-    Effect.gen(function*() {
-      const warmer = yield* CacheWarmer.CacheWarmer
-      const requests = Array.from({ length: 1000 }, (_, i) => sharedPrefixRequest(5000, `caller ${i}`))
-      const results = yield* runFor(Effect.all(requests.map(warmer.request), { concurrency: "unbounded" }))
-      expect(results).toHaveLength(1000)
-      const cs = yield* calls
-      expect(cs).toHaveLength(1000)
-      expect(writes(cs)).toHaveLength(1)
-      expect(reads(cs)).toHaveLength(999)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
-    }).pipe(Effect.provide(warmerLayer({ policy: "auto" }, { sim: { latency: { outputMsPerToken: 0 } } }))), 60_000)
+  // with the in-process registry the decision is one synchronous step; with a registry that is only
+  // effects (I/O) it is taken under the warmer's lock: both must be single-flight
+  for (const registry of ["memory", "effectful"] as const) {
+    it.effect(`1,000 concurrent callers on one cold prefix: exactly one establishing call, 999 reads (${registry} registry)`, () =>
+      Effect.gen(function*() {
+        const warmer = yield* CacheWarmer.CacheWarmer
+        const requests = Array.from({ length: 1000 }, (_, i) => sharedPrefixRequest(5000, `caller ${i}`))
+        const results = yield* runFor(Effect.all(requests.map(warmer.request), { concurrency: "unbounded" }))
+        expect(results).toHaveLength(1000)
+        const cs = yield* calls
+        expect(cs).toHaveLength(1000)
+        expect(writes(cs)).toHaveLength(1)
+        expect(reads(cs)).toHaveLength(999)
+        expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      }).pipe(Effect.provide(warmerLayer({ policy: "auto" }, { sim: { latency: { outputMsPerToken: 0 } }, registry }))), 60_000)
+  }
 
   it.effect("naive (off): parallel requests over a cold prefix each write it", () =>
     Effect.gen(function*() {
@@ -226,6 +230,19 @@ describe("CacheWarmer", () => {
       const after = yield* runFor(warmer.fanOut(fanOut(3, 5000, "after")))
       expect(after.responses.every(Either.isRight)).toBe(true)
     }).pipe(Effect.provide(warmerLayer({ policy: "auto", method: "warm-call" }))), 60_000)
+
+  it.effect("an interrupted fan-out interrupts its requests in flight: none left running", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const fiber = yield* Effect.fork(warmer.fanOut(fanOut(3, 5000, "cut")))
+      // past the leader's first token (~1 s): all three requests are in flight
+      yield* TestClock.adjust("1500 millis")
+      expect((yield* calls).filter((c) => c.outcome === "pending")).toHaveLength(3)
+      yield* Fiber.interrupt(fiber)
+      const cs = yield* calls
+      expect(cs.map((c) => c.outcome)).toEqual(["interrupted", "interrupted", "interrupted"])
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+    }).pipe(Effect.provide(warmerLayer({ policy: "auto" }))))
 
   it.effect("keep-alive refreshes a prefix with steady traffic, and stops when traffic stops", () =>
     Effect.gen(function*() {

@@ -35,17 +35,31 @@ const failing = (failWhen: FailWhen) =>
     })
   )
 
+/**
+ * The memory registry seen only through its effects, each read yielding first (as I/O would): the
+ * warmer then takes its decisions under its lock instead of synchronously.
+ */
+const effectfulRegistry = Layer.effect(
+  WarmRegistry.WarmRegistry,
+  Effect.map(WarmRegistry.makeMemory(), (memory): WarmRegistry.WarmRegistryService => ({
+    warmUntil: (fp) => Effect.zipRight(Effect.yieldNow(), memory.warmUntil(fp)),
+    markWarm: memory.markWarm,
+    markCold: memory.markCold,
+    size: memory.size
+  }))
+)
+
 /** simulator + metrics + memory registry + warmer, all fresh for one test */
 export const warmerLayer = (
   config: CacheWarmer.WarmerConfig = {},
-  options: { sim?: SimulatedProvider.SimulatorConfig; failWhen?: FailWhen } = {}
+  options: { sim?: SimulatedProvider.SimulatorConfig; failWhen?: FailWhen; registry?: "memory" | "effectful" } = {}
 ) => {
   const sim = SimulatedProvider.layer(options.sim ?? {})
   const model = options.failWhen === undefined ? sim : failing(options.failWhen).pipe(Layer.provide(sim))
   const deps = Layer.mergeAll(
     model,
     CacheMetrics.layer.pipe(Layer.provideMerge(Pricing.layerDefault)),
-    WarmRegistry.layerMemory()
+    options.registry === "effectful" ? effectfulRegistry : WarmRegistry.layerMemory()
   )
   return CacheWarmer.layer(config).pipe(Layer.provideMerge(deps))
 }

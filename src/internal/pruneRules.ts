@@ -95,13 +95,24 @@ export interface RuleConfig {
 const PATH_KEYS = ["path", "file_path", "filePath", "file", "filename"]
 const COMMAND_KEYS = ["command", "cmd"]
 
+const paths = new WeakMap<object, string | null>()
+
+/** the normalized path an input names, if any (memoized per input object) */
 const pathOf = (input: unknown): string | undefined => {
   if (typeof input !== "object" || input === null) return undefined
-  for (const k of PATH_KEYS) {
-    const v = (input as Record<string, unknown>)[k]
-    if (typeof v === "string") return posix.normalize(v.replace(/^\.\//, ""))
+  let path = paths.get(input)
+  if (path === undefined) {
+    path = null
+    for (const k of PATH_KEYS) {
+      const v = (input as Record<string, unknown>)[k]
+      if (typeof v === "string") {
+        path = posix.normalize(v.replace(/^\.\//, ""))
+        break
+      }
+    }
+    paths.set(input, path)
   }
-  return undefined
+  return path ?? undefined
 }
 
 /** arguments with paths normalized and commands' white space folded (memoized per input object) */
