@@ -17,7 +17,7 @@
  */
 import type { Position } from "./Prefix.js"
 import { breakpoints, positions, sameBlock, samePrompt } from "./Prefix.js"
-import type { CacheTtl, ContentBlock, Message, MessagesRequest, TextBlock, Tool } from "./Prompt.js"
+import type { CacheTtl, ContentBlock, MessagesRequest, TextBlock, Tool } from "./Prompt.js"
 import { contentBlocks, systemBlocks } from "./Prompt.js"
 import { MAX_BREAKPOINTS } from "./PromptValidation.js"
 
@@ -185,17 +185,22 @@ export const mark = (
     const ttl = systemMarks.get(i)
     return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) })
   })
-  const messages = messageMarks.size === 0 ? request.messages : request.messages.map((message, m): Message => {
-    const inner = messageMarks.get(m)
-    if (inner === undefined) return message
-    return {
-      ...message,
-      content: contentBlocks(message).map((block, b): ContentBlock => {
-        const ttl = inner.get(b)
-        return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) } as ContentBlock)
-      })
+  let messages = request.messages
+  if (messageMarks.size > 0) {
+    // a copy of the array (fast) with only the marked messages replaced
+    const copied = request.messages.slice()
+    for (const [m, inner] of messageMarks) {
+      const message = copied[m]!
+      copied[m] = {
+        ...message,
+        content: contentBlocks(message).map((block, b): ContentBlock => {
+          const ttl = inner.get(b)
+          return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) } as ContentBlock)
+        })
+      }
     }
-  })
+    messages = copied
+  }
   return {
     ...request,
     ...(tools !== undefined ? { tools } : {}),

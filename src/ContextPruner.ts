@@ -27,7 +27,7 @@ import {
   apply,
   deduplication,
   errorPurging,
-  markKey,
+  MarkSet,
   supersededResults,
   supersededWrites,
   tokensFrom
@@ -155,7 +155,7 @@ export const defaults = {
 } as const
 
 interface State {
-  readonly applied: Map<string, Mark>
+  readonly applied: MarkSet
   engaged: boolean
 }
 
@@ -200,11 +200,10 @@ const candidatesOf = (conv: Conversation, { protectTurns, protectedTools, ruleCo
     ...(rules.superseded_results ? supersededResults(conv, ruleConfig) : []),
     ...(rules.age ? ageBased(conv, ruleConfig) : [])
   ]
-  const seen = new Set<string>()
+  const seen = new MarkSet()
   return all.filter((m) => {
-    const key = markKey(m)
-    if (protectedIds.has(m.toolUseId) || seen.has(key)) return false
-    seen.add(key)
+    if (protectedIds.has(m.toolUseId) || seen.has(m)) return false
+    seen.add(m)
     return true
   })
 }
@@ -226,7 +225,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
     const release = config.releaseTokens ?? trigger * 0.8
 
     const stateOf = (id: string): State =>
-      states.getOrCreate(id, () => ({ applied: new Map<string, Mark>(), engaged: trigger <= 0 }))
+      states.getOrCreate(id, () => ({ applied: new MarkSet(), engaged: trigger <= 0 }))
 
     const prune = (input: PruneInput): Effect.Effect<PruneOutput> =>
       Effect.sync(() => {
@@ -234,7 +233,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
         const request = input.request
         // 1. what was decided before stays decided (monotone)
         const conv = analyze(request.messages)
-        const baseline = apply(conv, [...state.applied.values()])
+        const baseline = apply(conv, state.applied.values())
         const base: MessagesRequest = baseline.messages === request.messages ? request : { ...request, messages: baseline.messages }
         const unchanged = (decision: Decision): PruneOutput => ({
           request: base,
@@ -248,7 +247,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
         else if (state.engaged && trigger > 0 && size < release) state.engaged = false
         if (!state.engaged) return unchanged({ _tag: "Skipped", reason: "below_trigger" })
         // 3. new marks
-        const fresh = candidatesOf(conv, resolved).filter((m) => !state.applied.has(markKey(m)))
+        const fresh = candidatesOf(conv, resolved).filter((m) => !state.applied.has(m))
         if (fresh.length === 0) return unchanged({ _tag: "Skipped", reason: "nothing_new" })
         const next = apply(analyze(base.messages), fresh)
         const tokensFreed = sum(next.savedByRule)
@@ -273,7 +272,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           decision = { _tag: "Applied", reason: "pays", ...numbers }
         }
         if (decision._tag !== "Applied") return unchanged(decision)
-        for (const m of fresh) state.applied.set(markKey(m), m)
+        for (const m of fresh) state.applied.add(m)
         const pruned: Record<string, number> = { ...baseline.savedByRule }
         for (const [rule, n] of Object.entries(next.savedByRule)) pruned[rule] = (pruned[rule] ?? 0) + n
         return { request: { ...request, messages: next.messages }, decision, newlyPruned: next.savedByRule, pruned }

@@ -161,13 +161,13 @@ export const samePrompt = (
     positionsMemo.set(request, base)
     return
   }
-  positionsMemo.set(
-    request,
-    base.map((p) => {
-      const ttl = marks.get(p.index)
-      return ttl === undefined ? p : { ...p, cacheControl: ttl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" } }
-    })
-  )
+  // a copy of the array (fast) with only the marked positions replaced
+  const out = base.slice()
+  for (const [index, ttl] of marks) {
+    const p = out[index]
+    if (p !== undefined) out[index] = { ...p, cacheControl: ttl === "1h" ? { type: "ephemeral", ttl: "1h" } : { type: "ephemeral" } }
+  }
+  positionsMemo.set(request, out)
 }
 
 const computePositions = (request: MessagesRequest, options?: PositionsOptions): ReadonlyArray<Position> => {
@@ -286,6 +286,17 @@ export const breakpoints = (
   request: MessagesRequest,
   all: ReadonlyArray<Position> = positions(request)
 ): ReadonlyArray<Breakpoint> => {
+  // memoized per (request, positions): the planner, the warmer, the simulator and the oracle all ask
+  const memo = breakpointsMemo.get(request)
+  if (memo !== undefined && memo.all === all) return memo.breakpoints
+  const computed = computeBreakpoints(request, all)
+  breakpointsMemo.set(request, { all, breakpoints: computed })
+  return computed
+}
+
+const breakpointsMemo = new WeakMap<MessagesRequest, { readonly all: ReadonlyArray<Position>; readonly breakpoints: ReadonlyArray<Breakpoint> }>()
+
+const computeBreakpoints = (request: MessagesRequest, all: ReadonlyArray<Position>): ReadonlyArray<Breakpoint> => {
   const out: Array<Breakpoint> = []
   for (const p of all) {
     if (p.cacheControl !== undefined) out.push({ position: p, ttl: p.cacheControl.ttl ?? "5m", automatic: false })

@@ -27,7 +27,22 @@ export interface Mark {
   readonly placeholder: string
 }
 
-export const markKey = (m: Pick<Mark, "toolUseId" | "target">) => `${m.toolUseId}\u0000${m.target}`
+/** marks keyed by (tool_use id, target), without building joined keys; insertion order kept */
+export class MarkSet {
+  private readonly byTarget = { result: new Map<string, Mark>(), input: new Map<string, Mark>() }
+  private readonly list: Array<Mark> = []
+  has(m: Pick<Mark, "toolUseId" | "target">): boolean {
+    return this.byTarget[m.target].has(m.toolUseId)
+  }
+  add(m: Mark): void {
+    if (this.has(m)) return
+    this.byTarget[m.target].set(m.toolUseId, m)
+    this.list.push(m)
+  }
+  values(): ReadonlyArray<Mark> {
+    return this.list
+  }
+}
 
 export interface ToolCall {
   readonly id: string
@@ -47,6 +62,7 @@ export interface ToolCall {
 export interface Conversation {
   readonly messages: ReadonlyArray<Message>
   readonly calls: ReadonlyArray<ToolCall>
+  readonly byId: ReadonlyMap<string, ToolCall>
   readonly turns: number
 }
 
@@ -81,7 +97,7 @@ export const analyze = (messages: ReadonlyArray<Message>): Conversation => {
       }
     })
   })
-  return { messages, calls, turns: turn }
+  return { messages, calls, byId: new Map(calls.map((call) => [call.id, call] as const)), turns: turn }
 }
 
 export interface RuleConfig {
@@ -238,19 +254,19 @@ const replaceStrings = (input: unknown, placeholder: string): unknown => {
  * message) gives the very same object each time, so the prefix positions, digests and token estimates
  * memoized per object stay valid from one turn to the next.
  */
-const editedBlocks = new WeakMap<object, Map<string, ContentBlock>>()
+const editedBlocks = new WeakMap<object, Record<Target, Map<string, ContentBlock>>>()
 
 const edited = (before: ContentBlock, target: Target, placeholder: string, make: () => object): ContentBlock => {
   let byEdit = editedBlocks.get(before)
   if (byEdit === undefined) {
-    byEdit = new Map()
+    byEdit = { result: new Map(), input: new Map() }
     editedBlocks.set(before, byEdit)
   }
-  const key = `${target}\u0000${placeholder}`
-  let after = byEdit.get(key)
+  // placeholders are a few constant strings: looked up without building a key
+  let after = byEdit[target].get(placeholder)
   if (after === undefined) {
     after = make() as ContentBlock
-    byEdit.set(key, after)
+    byEdit[target].set(placeholder, after)
   }
   return after
 }
@@ -288,7 +304,6 @@ export interface Applied {
  * Idempotent: a mark whose block already holds its placeholder changes nothing.
  */
 export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
-  const byId = new Map(c.calls.map((call) => [call.id, call] as const))
   const edits = new Map<number, Map<number, ContentBlock>>()
   const saved: Record<string, number> = {}
   let earliest: number | undefined
@@ -303,7 +318,7 @@ export const apply = (c: Conversation, marks: ReadonlyArray<Mark>): Applied => {
   }
   const current = (m: number, b: number) => edits.get(m)?.get(b) ?? contentBlocks(c.messages[m]!)[b]!
   for (const mark of marks) {
-    const call = byId.get(mark.toolUseId)
+    const call = c.byId.get(mark.toolUseId)
     if (call === undefined) continue
     if (mark.target === "result" && call.resultMessage !== undefined) {
       const before = current(call.resultMessage, call.resultBlock!) as ToolResultBlock
