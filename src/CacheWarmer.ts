@@ -535,9 +535,8 @@ export const make = (config: WarmerConfig = {}) =>
         keepAlives.delete(key)
       })))
 
-    const trackTraffic = (shared: MessagesRequest) =>
-      Effect.gen(function*() {
-        if (keepAlive === undefined || policy !== "auto") return
+    const trackTraffic = (shared: MessagesRequest): Effect.Effect<void> =>
+      keepAlive === undefined || policy !== "auto" ? Effect.void : Effect.gen(function*() {
         const bps = cacheable(shared)
         const last = bps[bps.length - 1]
         if (last === undefined) return
@@ -558,26 +557,28 @@ export const make = (config: WarmerConfig = {}) =>
 
     // ---------------------------------------------------------------------------------------------
 
-    const fanOut = (input: FanOut): Effect.Effect<FanOutResult> =>
-      Effect.gen(function*() {
-        const uses = input.requests.length
-        const skip = yield* skipReason(input.shared, uses)
-        let warm: WarmOutcome | undefined
-        if (Option.isSome(skip)) {
-          yield* metrics.recordSkippedWarm(skip.value)
-          warm = { _tag: "Skipped", reason: skip.value }
-        } else if (policy === "always" || method === "warm-call") {
-          warm = yield* establish(input.shared)
-        }
-        const each = (r: MessagesRequest) => Effect.either(gatedRequest(r))
-        const concurrency = input.concurrency ?? "unbounded"
-        const results = concurrency === "unbounded"
-          ? yield* concurrently(input.requests.map(each))
-          : yield* Effect.forEach(input.requests, each, { concurrency })
-        // watched from when the requests have written or read the prefix
-        yield* trackTraffic(input.shared)
-        return { responses: results, warm }
-      })
+    const fanOut = (input: FanOut): Effect.Effect<FanOutResult> => {
+      const each = (r: MessagesRequest) => Effect.either(gatedRequest(r))
+      const concurrency = input.concurrency ?? "unbounded"
+      const requests = concurrency === "unbounded"
+        ? concurrently(input.requests.map(each))
+        : Effect.forEach(input.requests, each, { concurrency })
+      return skipReason(input.shared, input.requests.length).pipe(
+        Effect.flatMap((skip): Effect.Effect<WarmOutcome | undefined> => {
+          if (Option.isSome(skip)) {
+            return Effect.as(metrics.recordSkippedWarm(skip.value), { _tag: "Skipped", reason: skip.value })
+          }
+          return policy === "always" || method === "warm-call" ? establish(input.shared) : Effect.succeed(undefined)
+        }),
+        Effect.flatMap((warm) =>
+          Effect.map(
+            // watched from when the requests have written or read the prefix
+            Effect.zipLeft(requests, Effect.suspend(() => trackTraffic(input.shared))),
+            (responses): FanOutResult => ({ responses, warm })
+          )
+        )
+      )
+    }
 
     const service: CacheWarmerService = {
       policy,

@@ -13,7 +13,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
@@ -156,49 +155,67 @@ export const make = (options: PipelineOptions = {}) =>
     const sessionOf = (id: string): SessionState =>
       sessions.getOrCreate(id, () => ({ previousSharedPositions: undefined, lastSharedFingerprint: undefined }))
 
+    const recordPruned = (newlyPruned: Readonly<Record<string, number>>) => {
+      const entries = Object.entries(newlyPruned)
+      return entries.length === 0
+        ? Effect.void
+        : Effect.forEach(entries, ([rule, tokens]) => metrics.recordPruned(rule, tokens), { discard: true })
+    }
+
+    // once per turn, so written as few effects as it takes (times read from the fiber's clock)
     const turn = (input: TurnInput): Effect.Effect<TurnResult> =>
-      Effect.gen(function*() {
-        const start = yield* Clock.currentTimeMillis
+      Effect.clockWith((clock) => {
+        const start = clock.unsafeCurrentTimeMillis()
         const session = sessionOf(input.sessionId)
-        const cold = session.lastSharedFingerprint === undefined ||
-          !(yield* WarmRegistry.isWarm(registry, session.lastSharedFingerprint, 0))
-        const pruned = yield* pruner.prune({
-          conversationId: input.sessionId,
-          request: input.conversation,
-          cold,
-          expectedRemainingRequests: input.expectedRemainingRequests
-        })
-        for (const [rule, tokens] of Object.entries(pruned.newlyPruned)) yield* metrics.recordPruned(rule, tokens)
-        const conversation = pruned.request
-        const minTokens = Option.match(pricing.lookup(conversation.model), {
-          onNone: () => 0,
-          onSome: (p) => p.minCacheableTokens
-        })
-        const shared = sharedRequest(conversation)
-        const sharedPositions = positions(conversation).length
-        const planOf = (request: MessagesRequest) =>
-          BreakpointPlanner.plan({
-            request,
-            sharedPositions,
-            previousSharedPositions: session.previousSharedPositions,
-            systemTtl: options.systemTtl,
-            minTokens
+        const cold = session.lastSharedFingerprint === undefined
+          ? Effect.succeed(true)
+          : Effect.map(WarmRegistry.isWarm(registry, session.lastSharedFingerprint, 0), (warm) => !warm)
+        return cold.pipe(
+          Effect.flatMap((cold) =>
+            pruner.prune({
+              conversationId: input.sessionId,
+              request: input.conversation,
+              cold,
+              expectedRemainingRequests: input.expectedRemainingRequests
+            })
+          ),
+          Effect.tap((pruned) => recordPruned(pruned.newlyPruned)),
+          Effect.flatMap((pruned) => {
+            const conversation = pruned.request
+            const minTokens = Option.match(pricing.lookup(conversation.model), {
+              onNone: () => 0,
+              onSome: (p) => p.minCacheableTokens
+            })
+            const shared = sharedRequest(conversation)
+            const sharedPositions = positions(conversation).length
+            const planOf = (request: MessagesRequest) =>
+              BreakpointPlanner.plan({
+                request,
+                sharedPositions,
+                previousSharedPositions: session.previousSharedPositions,
+                systemTtl: options.systemTtl,
+                minTokens
+              })
+            const sharedPlan = planOf(shared)
+            const requests = input.prompts.map((p) => planOf(withPrompt(conversation, p)).request)
+            return Effect.map(
+              warmer.fanOut({ shared: sharedPlan.request, requests, concurrency: options.concurrency }),
+              (result): TurnResult => {
+                session.previousSharedPositions = sharedPositions
+                session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
+                return {
+                  responses: result.responses,
+                  requests,
+                  pruning: pruned.decision,
+                  newlyPruned: pruned.newlyPruned,
+                  warm: result.warm,
+                  sharedTokens: sharedPlan.sharedTokens,
+                  latencyMs: clock.unsafeCurrentTimeMillis() - start
+                }
+              }
+            )
           })
-        const sharedPlan = planOf(shared)
-        const requests = input.prompts.map((p) => planOf(withPrompt(conversation, p)).request)
-        const result = yield* warmer.fanOut({ shared: sharedPlan.request, requests, concurrency: options.concurrency })
-        session.previousSharedPositions = sharedPositions
-        session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
-        const end = yield* Clock.currentTimeMillis
-        return {
-          responses: result.responses,
-          requests,
-          pruning: pruned.decision,
-          newlyPruned: pruned.newlyPruned,
-          warm: result.warm,
-          sharedTokens: sharedPlan.sharedTokens,
-          latencyMs: end - start
-        }
+        )
       })
 
     const service: PipelineService = {

@@ -58,11 +58,18 @@ export { ttlMillis } from "./Prompt.js"
  * @since 0.1.0
  * @category utils
  */
-export const isWarm = (registry: WarmRegistryService, fingerprint: string, marginMs = 5_000) =>
-  Effect.gen(function*() {
-    const until = yield* registry.warmUntil(fingerprint)
-    const now = yield* Clock.currentTimeMillis
-    return Option.isSome(until) && until.value > now + marginMs
+export const isWarm = (registry: WarmRegistryService, fingerprint: string, marginMs = 5_000): Effect.Effect<boolean> =>
+  Effect.clockWith((clock) => {
+    const view = registry.unsafeWarmUntil
+    if (view !== undefined) {
+      const now = clock.unsafeCurrentTimeMillis()
+      const until = view(fingerprint, now)
+      return Effect.succeed(until !== undefined && until > now + marginMs)
+    }
+    return Effect.map(
+      registry.warmUntil(fingerprint),
+      (until) => Option.isSome(until) && until.value > clock.unsafeCurrentTimeMillis() + marginMs
+    )
   })
 
 /**
