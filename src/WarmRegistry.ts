@@ -33,8 +33,8 @@ export interface WarmRegistryService {
   readonly size: Effect.Effect<number>
   /**
    * Optional, for registries held in this process: `warmUntil` read synchronously at `now` (epoch
-   * ms), `undefined` when not known warm. With it (and a local PrefixLock) the warmer takes its
-   * per-request decision in one synchronous step instead of under its lock.
+   * ms), `undefined` when not known warm. With it the warmer reads the registry inside its one-step
+   * decision, and {@link isWarm} needs no effect of the registry's.
    */
   readonly unsafeWarmUntil?: ((fingerprint: string, now: number) => number | undefined) | undefined
 }
