@@ -45,7 +45,7 @@ import type { Response, Usage } from "./Response.js"
 import type { RetrySchedule } from "./RetryPolicy.js"
 import * as RetryPolicy from "./RetryPolicy.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
-import { isWarm, observe, ttlMillis, WarmRegistry } from "./WarmRegistry.js"
+import { isWarm, observe, ttlMillis, WarmRegistry, warmAt } from "./WarmRegistry.js"
 
 /**
  * @since 0.1.0
@@ -186,7 +186,7 @@ interface KeepAliveState {
 /**
  * Runs effects at once, each in a child fiber of the caller (interrupted with it), results in order.
  * What `Effect.forEach` with unbounded concurrency does, with less bookkeeping: about 15 µs for three
- * effects against 40 µs (measured on Node 20), and a fan-out runs it every turn.
+ * effects against 40 µs (docs/benchmarks.md, Node 20), and a fan-out runs it every turn.
  */
 const concurrently = <A>(effects: ReadonlyArray<Effect.Effect<A>>): Effect.Effect<Array<A>> =>
   effects.length === 1
@@ -236,10 +236,7 @@ export const make = (config: WarmerConfig = {}) =>
     // the registry read synchronously when it is in this process: a decision is then one step
     const view = registry.unsafeWarmUntil
     const coldAt = (bps: ReadonlyArray<Breakpoint>, now: number, view: NonNullable<typeof registry.unsafeWarmUntil>) =>
-      bps.filter((b) => {
-        const until = view(b.position.fingerprint, now)
-        return until === undefined || until <= now + margin
-      })
+      bps.filter((b) => !warmAt(view(b.position.fingerprint, now), now, margin))
     const coldOf = (bps: ReadonlyArray<Breakpoint>): Effect.Effect<ReadonlyArray<Breakpoint>> =>
       view !== undefined
         ? Effect.clockWith((clock) => Effect.sync(() => coldAt(bps, clock.unsafeCurrentTimeMillis(), view)))

@@ -63,14 +63,23 @@ export const isWarm = (registry: WarmRegistryService, fingerprint: string, margi
     const view = registry.unsafeWarmUntil
     if (view !== undefined) {
       const now = clock.unsafeCurrentTimeMillis()
-      const until = view(fingerprint, now)
-      return Effect.succeed(until !== undefined && until > now + marginMs)
+      return Effect.succeed(warmAt(view(fingerprint, now), now, marginMs))
     }
     return Effect.map(
       registry.warmUntil(fingerprint),
-      (until) => Option.isSome(until) && until.value > clock.unsafeCurrentTimeMillis() + marginMs
+      (until) => warmAt(Option.getOrUndefined(until), clock.unsafeCurrentTimeMillis(), marginMs)
     )
   })
+
+/**
+ * Whether an entry known warm until `until` (epoch ms; `undefined`: not known warm) is still warm
+ * `marginMs` after `now`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const warmAt = (until: number | undefined, now: number, marginMs: number): boolean =>
+  until !== undefined && until > now + marginMs
 
 /**
  * Updates the registry from one call's usage. `sentAt` is when the request was sent: entries it
