@@ -250,16 +250,30 @@ export interface CacheMetricsService {
 export class CacheMetrics extends Context.Tag("effect-prompt-cache/CacheMetrics")<CacheMetrics, CacheMetricsService>() {}
 
 /**
- * The metric updates of one (call kind, model): each base metric with its label set, built once.
- * Updating a base metric with the same label array every time hits Effect's per-array hook cache;
- * `Metric.tagged` metrics build a fresh label array, and so a metric key, on every update.
+ * Label sets by their text, built once. Updating a base metric with the same label array every time
+ * hits Effect's per-array hook cache; `Metric.tagged` metrics build a fresh label array, and so a
+ * metric key, on every update.
  */
+const labelSets = new Map<string, Array<MetricLabel.MetricLabel>>()
+const labelSet = (...pairs: ReadonlyArray<string>): Array<MetricLabel.MetricLabel> => {
+  const key = pairs.join("\u0000")
+  let labels = labelSets.get(key)
+  if (labels === undefined) {
+    labels = []
+    for (let i = 0; i + 1 < pairs.length; i += 2) labels.push(MetricLabel.make(pairs[i]!, pairs[i + 1]!))
+    if (labelSets.size > 1000) labelSets.clear()
+    labelSets.set(key, labels)
+  }
+  return labels
+}
+const increment = (metric: Metric.Metric.Counter<number>, by: number, ...pairs: ReadonlyArray<string>) =>
+  metric.unsafeUpdate(by, labelSet(...pairs))
+
+/** the metric updates of one (call kind, model), with their label sets: built once, reused per call */
 const taggedCache = new Map<string, ReturnType<typeof buildTagged>>()
 const buildTagged = (call: CallKind, model: string) => {
-  const labels = (...extra: ReadonlyArray<readonly [string, string]>) =>
-    [MetricLabel.make("call", call), MetricLabel.make("model", model), ...extra.map(([k, v]) => MetricLabel.make(k, v))]
-  const counter = (metric: Metric.Metric.Counter<number>, tags = labels()) => ({ metric, tags })
-  const tokens = (kind: string) => counter(tokensTotal, labels(["kind", kind]))
+  const counter = (metric: Metric.Metric.Counter<number>) => ({ metric, tags: labelSet("call", call, "model", model) })
+  const tokens = (kind: string) => ({ metric: tokensTotal, tags: labelSet("call", call, "model", model, "kind", kind) })
   return {
     calls: counter(callsTotal),
     hits: counter(cacheHitsTotal),
@@ -270,7 +284,7 @@ const buildTagged = (call: CallKind, model: string) => {
     read: tokens("cache_read"),
     output: tokens("output"),
     cost: counter(costMicrosTotal),
-    callLabel: [MetricLabel.make("call", call)]
+    callLabel: labelSet("call", call)
   }
 }
 const taggedFor = (call: CallKind, model: string) => {
@@ -282,20 +296,6 @@ const taggedFor = (call: CallKind, model: string) => {
     taggedCache.set(key, m)
   }
   return m
-}
-
-/** label sets by their text, built once (the same array each time hits Effect's hook cache) */
-const labelSets = new Map<string, Array<MetricLabel.MetricLabel>>()
-const increment = (metric: Metric.Metric.Counter<number>, by: number, ...pairs: ReadonlyArray<string>) => {
-  const key = pairs.join("\u0000")
-  let labels = labelSets.get(key)
-  if (labels === undefined) {
-    labels = []
-    for (let i = 0; i + 1 < pairs.length; i += 2) labels.push(MetricLabel.make(pairs[i]!, pairs[i + 1]!))
-    if (labelSets.size > 1000) labelSets.clear()
-    labelSets.set(key, labels)
-  }
-  metric.unsafeUpdate(by, labels)
 }
 
 const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by)
