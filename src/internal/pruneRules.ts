@@ -111,24 +111,19 @@ export interface RuleConfig {
 const PATH_KEYS = ["path", "file_path", "filePath", "file", "filename"]
 const COMMAND_KEYS = ["command", "cmd"]
 
-const paths = new WeakMap<object, string | null>()
-
-/** the normalized path an input names, if any (memoized per input object) */
-const pathOf = (input: unknown): string | undefined => {
-  if (typeof input !== "object" || input === null) return undefined
-  let path = paths.get(input)
-  if (path === undefined) {
-    path = null
-    for (const k of PATH_KEYS) {
-      const v = (input as Record<string, unknown>)[k]
-      if (typeof v === "string") {
-        path = posix.normalize(v.replace(/^\.\//, ""))
-        break
-      }
-    }
-    paths.set(input, path)
+/** the normalized path an input names, "" if none (normalizing never gives ""); memoized per input */
+const normalizedPath = memoizedPerObject((input) => {
+  if (typeof input !== "object" || input === null) return ""
+  for (const k of PATH_KEYS) {
+    const v = (input as Record<string, unknown>)[k]
+    if (typeof v === "string") return posix.normalize(v.replace(/^\.\//, ""))
   }
-  return path ?? undefined
+  return ""
+})
+
+const pathOf = (input: unknown): string | undefined => {
+  const path = normalizedPath(input)
+  return path === "" ? undefined : path
 }
 
 /** arguments with paths normalized and commands' white space folded (memoized per input object) */
