@@ -304,7 +304,10 @@ export const make = (config: WarmerConfig = {}) =>
         const now = yield* Clock.currentTimeMillis
         if (next.at > now) yield* Effect.sleep(Duration.millis(next.at - now))
         yield* release(next.keys, next.gate, "failed")
-      })),
+      })).pipe(
+        // the warmer may be built in an uninterruptible region: its watchdog must still close with the scope
+        Effect.interruptible
+      ),
       scope
     )
     const openGate = (cold: ReadonlyArray<Breakpoint>, now: number): Decision => {
@@ -548,7 +551,7 @@ export const make = (config: WarmerConfig = {}) =>
         keepAlives.set(key, state)
         if (!state.running) {
           state.running = true
-          yield* Effect.forkIn(keepAliveLoop(key, state, keepAlive), scope)
+          yield* Effect.forkIn(Effect.interruptible(keepAliveLoop(key, state, keepAlive)), scope)
         }
       })
 

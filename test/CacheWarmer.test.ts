@@ -244,6 +244,17 @@ describe("CacheWarmer", () => {
       expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
     }).pipe(Effect.provide(warmerLayer({ policy: "auto" }))))
 
+  it.live("a warmer built in an uninterruptible region still closes with its scope (the watchdog stays interruptible)", () =>
+    Effect.gen(function*() {
+      // e.g. built in an acquireRelease's acquire: its watchdog fiber must not inherit the region
+      const closed = yield* Effect.scoped(Effect.uninterruptible(CacheWarmer.make({ policy: "auto" }))).pipe(
+        Effect.provide(warmerLayer({ policy: "off" })),
+        Effect.timeout("2 seconds"),
+        Effect.option
+      )
+      expect(closed._tag).toBe("Some")
+    }), 10_000)
+
   it.effect("keep-alive refreshes a prefix with steady traffic, and stops when traffic stops", () =>
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
