@@ -3,7 +3,10 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   resolve: {
-    alias: { "effect-prompt-cache": fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    alias: [
+      { find: /^effect-prompt-cache$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      { find: /^effect-prompt-cache\/(anthropic|simulator|redis)$/, replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, TestClock } from "effect"
-import { CacheMetrics, Pipeline, SimulatedProvider } from "effect-prompt-cache"
+import { CacheMetrics, Pipeline } from "effect-prompt-cache"
+import { SimulatedProvider } from "effect-prompt-cache/simulator"
 import { reviewChange } from "./app.js"
 
 const TestLive = Pipeline.layer({ warmer: { policy: "auto" } }).pipe(Layer.provideMerge(SimulatedProvider.layer()))

@@ -6,7 +6,8 @@
  * Or offline:         npm start -- serve   (then ANTHROPIC_BASE_URL=http://127.0.0.1:8787 ANTHROPIC_API_KEY=x)
  */
 import { Console, Effect, Either, Layer } from "effect"
-import { AnthropicProvider, CacheMetrics, Pipeline } from "effect-prompt-cache"
+import { CacheMetrics, Pipeline } from "effect-prompt-cache"
+import { AnthropicProvider } from "effect-prompt-cache/anthropic"
 
 const SYSTEM = "You are a meticulous senior reviewer. Be concrete; cite line numbers. ".repeat(200)
 

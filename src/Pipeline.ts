@@ -8,8 +8,10 @@
  * system prompt and tool set).
  *
  * Every piece comes from a layer: {@link layer} builds the default set over any `LanguageModel`;
- * {@link layerFromServices} takes the user's own; {@link layerSimulated} is the whole stack on the
- * simulator, for users' tests.
+ * {@link layerFromServices} takes the user's own. Ready-made stacks live in their wings:
+ * `SimulatedPipeline.layer` (effect-prompt-cache/simulator) is the whole stack on the simulator, for
+ * users' tests, and `RedisRegistry.layer` (effect-prompt-cache/redis) is a registry to pass as
+ * `registry`, shared by every replica.
  *
  * @since 0.1.0
  */
@@ -29,9 +31,7 @@ import * as PrefixLock from "./PrefixLock.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
-import * as RedisRegistry from "./RedisRegistry.js"
 import type { Response } from "./Response.js"
-import * as SimulatedProvider from "./SimulatedProvider.js"
 import * as WarmRegistry from "./WarmRegistry.js"
 
 /**
@@ -250,9 +250,19 @@ export interface Config extends PipelineOptions {
   readonly pruner?: ContextPruner.PrunerConfig | false | undefined
   /** price overrides and additions */
   readonly prices?: Pricing.PriceTable | undefined
-  /** the in-process registry's bound, or a Redis registry shared by every replica */
-  readonly registry?: WarmRegistry.MemoryOptions | { readonly redis: RedisRegistry.RedisOptions } | undefined
+  /**
+   * the in-process registry's bound, or a layer that provides the registry and its establishing lock
+   * (e.g. `RedisRegistry.layer(...)` from effect-prompt-cache/redis, shared by every replica)
+   */
+  readonly registry?:
+    | WarmRegistry.MemoryOptions
+    | Layer.Layer<WarmRegistry.WarmRegistry | PrefixLock.PrefixLock>
+    | undefined
 }
+
+const isRegistryLayer = (
+  registry: Config["registry"]
+): registry is Layer.Layer<WarmRegistry.WarmRegistry | PrefixLock.PrefixLock> => Layer.isLayer(registry)
 
 /**
  * The pipeline and every service it needs, over any {@link LanguageModel} (the Anthropic layer, the
@@ -275,8 +285,8 @@ export const layer = (
   LanguageModel
 > => {
   const pricing = Pricing.layer(config.prices ?? {})
-  const registry = config.registry !== undefined && "redis" in config.registry
-    ? RedisRegistry.layer(config.registry.redis)
+  const registry: Layer.Layer<WarmRegistry.WarmRegistry | PrefixLock.PrefixLock> = isRegistryLayer(config.registry)
+    ? config.registry
     : Layer.merge(WarmRegistry.layerMemory(config.registry ?? {}), PrefixLock.layerLocal)
   const base = Layer.mergeAll(
     CacheMetrics.layer,
@@ -286,12 +296,3 @@ export const layer = (
   const warmer = CacheWarmer.layer(config.warmer ?? {}).pipe(Layer.provideMerge(base))
   return layerFromServices(config).pipe(Layer.provideMerge(warmer))
 }
-
-/**
- * The whole stack on the simulator: for users' own tests (with `TestClock`) and offline runs.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerSimulated = (config: Config = {}, simulator: SimulatedProvider.SimulatorConfig = {}) =>
-  layer(config).pipe(Layer.provideMerge(SimulatedProvider.layer(simulator)))

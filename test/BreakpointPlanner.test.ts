@@ -8,7 +8,7 @@ import { LanguageModel } from "../src/LanguageModel.js"
 import { breakpoints, positions } from "../src/Prefix.js"
 import type { ContentBlock, Message, MessagesRequest } from "../src/Prompt.js"
 import { violations } from "../src/PromptValidation.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
 import { MODEL, textOfTokens } from "./fixtures.js"
 
 const base = (messages: ReadonlyArray<Message>, extra: Partial<MessagesRequest> = {}): MessagesRequest => ({

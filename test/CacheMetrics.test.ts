@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as Pricing from "../src/Pricing.js"
-import * as Program from "../src/Program.js"
+import * as Program from "../src/cli/Program.js"
 import type { Usage } from "../src/Response.js"
 
 const usage: Usage = { input: 1000, cacheCreation5m: 2000, cacheCreation1h: 3000, cacheRead: 10000, output: 500 }

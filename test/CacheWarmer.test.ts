@@ -9,7 +9,7 @@ import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as CacheWarmer from "../src/CacheWarmer.js"
 import { Overloaded } from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
 import { runClocked, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
 import { warmerLayer } from "./warmerHarness.js"
 

@@ -2,11 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
 import * as Pipeline from "../src/Pipeline.js"
 import { breakpoints } from "../src/Prefix.js"
 import type { MessagesRequest } from "../src/Prompt.js"
 import { violations } from "../src/PromptValidation.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
 import { MODEL, runClocked, textOfTokens } from "./fixtures.js"
 
 const conversation = (messages: MessagesRequest["messages"]): MessagesRequest => ({
@@ -52,7 +53,7 @@ describe("Pipeline", () => {
       const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
       expect(calls.filter((c) => (c.usage?.cacheCreation5m ?? 0) > 0)).toHaveLength(1)
       expect(calls.filter((c) => (c.usage?.cacheRead ?? 0) > 0)).toHaveLength(2)
-    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("the next turn reads the previous turn's prefix and writes only what is new", () =>
     Effect.gen(function*() {
@@ -72,7 +73,7 @@ describe("Pipeline", () => {
       expect(Math.min(...usages.map((u) => u.cacheRead))).toBeGreaterThan(4000)
       const snap = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
       expect(snap.calls.request.count).toBe(4)
-    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("pruning happens before the fan-out, and is counted in the metrics", () =>
     Effect.gen(function*() {
@@ -88,7 +89,7 @@ describe("Pipeline", () => {
       const snap = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
       expect(snap.prunedTokens.deduplication).toBe(turn.newlyPruned.deduplication)
       for (const r of turn.requests) expect(violations(r)).toEqual([])
-    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: { clearAtLeast: 1000 } }))))
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: { clearAtLeast: 1000 } }))))
 
   it.effect("sessions are independent and run concurrently over a shared system prompt", () =>
     Effect.gen(function*() {
@@ -103,5 +104,5 @@ describe("Pipeline", () => {
       // one session writes the system prompt; every other reads it
       const systemWrites = calls.filter((c) => (c.usage?.cacheRead ?? 0) === 0)
       expect(systemWrites).toHaveLength(1)
-    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))))
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 })

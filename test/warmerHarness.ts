@@ -9,7 +9,7 @@ import { LanguageModel } from "../src/LanguageModel.js"
 import * as Pricing from "../src/Pricing.js"
 import type { MessagesRequest } from "../src/Prompt.js"
 import type { ProviderError } from "../src/ProviderError.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
+import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
 import * as WarmRegistry from "../src/WarmRegistry.js"
 
 /** decides, per call, whether the provider fails it before anything is sent to the simulator */

@@ -8,11 +8,11 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Demo from "./Demo.js"
+import * as Demo from "../bench/Demo.js"
 import * as Program from "./Program.js"
-import * as SimulatedProvider from "./SimulatedProvider.js"
-import * as VirtualTime from "./VirtualTime.js"
-import * as Workload from "./Workload.js"
+import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
+import * as VirtualTime from "../simulator/VirtualTime.js"
+import * as Workload from "../bench/Workload.js"
 
 const workload = Options.text("workload").pipe(
   Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")}`),

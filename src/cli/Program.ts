@@ -17,26 +17,27 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFile, writeFile } from "node:fs/promises"
 import { createServer } from "node:http"
-import * as AnthropicProvider from "./AnthropicProvider.js"
-import * as CacheMetrics from "./CacheMetrics.js"
-import type * as CacheWarmer from "./CacheWarmer.js"
-import * as ContextPruner from "./ContextPruner.js"
-import { formatParseError } from "./internal/format.js"
-import { tokensFrom } from "./internal/pruneRules.js"
-import type { LanguageModelService } from "./LanguageModel.js"
-import { LanguageModel } from "./LanguageModel.js"
-import * as Pipeline from "./Pipeline.js"
-import * as Pricing from "./Pricing.js"
-import type { MessagesRequest } from "./Prompt.js"
-import type { AuthenticationError } from "./ProviderError.js"
-import type { Report } from "./Report.js"
-import { renderBench, renderText, svgChart } from "./Report.js"
-import * as Runner from "./Runner.js"
-import * as SimulatedProvider from "./SimulatedProvider.js"
-import * as SimulatorServer from "./SimulatorServer.js"
-import * as Soak from "./Soak.js"
-import * as VirtualTime from "./VirtualTime.js"
-import * as Workload from "./Workload.js"
+import * as AnthropicProvider from "../anthropic/AnthropicProvider.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type * as CacheWarmer from "../CacheWarmer.js"
+import * as ContextPruner from "../ContextPruner.js"
+import { formatParseError } from "../internal/format.js"
+import { tokensFrom } from "../internal/pruneRules.js"
+import type { LanguageModelService } from "../LanguageModel.js"
+import { LanguageModel } from "../LanguageModel.js"
+import * as Pipeline from "../Pipeline.js"
+import * as Pricing from "../Pricing.js"
+import type { MessagesRequest } from "../Prompt.js"
+import type { AuthenticationError } from "../ProviderError.js"
+import type { Report } from "../bench/Report.js"
+import { renderBench, renderText, svgChart } from "../bench/Report.js"
+import * as RedisRegistry from "../redis/RedisRegistry.js"
+import * as Runner from "../bench/Runner.js"
+import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../simulator/SimulatorServer.js"
+import * as Soak from "../bench/Soak.js"
+import * as VirtualTime from "../simulator/VirtualTime.js"
+import * as Workload from "../bench/Workload.js"
 
 /**
  * Bad arguments or files given to the program.
@@ -374,7 +375,7 @@ const metered = Layer.effect(
   Effect.gen(function*() {
     const lm = yield* LanguageModel
     const metrics = yield* CacheMetrics.CacheMetrics
-    const record = (request: MessagesRequest) => (r: { usage: import("./Response.js").Usage }, ms: number) =>
+    const record = (request: MessagesRequest) => (r: { usage: import("../Response.js").Usage }, ms: number) =>
       metrics.recordCall({ call: request.max_tokens === 0 ? "warm" : "request", model: request.model, usage: r.usage, latencyMs: ms })
     const service: LanguageModelService = {
       provider: lm.provider,
@@ -545,7 +546,7 @@ export interface PrunerResult {
  */
 export const prunerBenchmark = (): Effect.Effect<PrunerResult> =>
   Effect.gen(function*() {
-    const messages: Array<import("./Prompt.js").Message> = [{ role: "user", content: "Start the long task." }]
+    const messages: Array<import("../Prompt.js").Message> = [{ role: "user", content: "Start the long task." }]
     const paths = Array.from({ length: 300 }, (_, i) => `src/module${i}.ts`)
     const body = (i: number) => `export const value${i} = ${i};\n`.repeat(24) // ~200 tokens
     let id = 0
@@ -669,7 +670,7 @@ export const replicasBenchmark = (workload: Workload.Workload, replicas: number,
             idleScale: SCALE,
             sessionIndices: Array.from({ length: sessions }, (_, s) => s).filter((s) => s % replicas === r)
           }
-          const registry: Pipeline.Config["registry"] = mode === "redis" ? { redis: { url: redisUrl!, keyPrefix } } : {}
+          const registry: Pipeline.Config["registry"] = mode === "redis" ? RedisRegistry.layer({ url: redisUrl!, keyPrefix }) : {}
           return Runner.runWorkload(workload, options).pipe(
             Effect.provide(Pipeline.layer({ ...Runner.pipelineConfig(options), registry }).pipe(Layer.provide(provider)))
           )

@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as Workload from "../src/Workload.js"
+import * as Workload from "../../src/bench/Workload.js"
 
 const dir = mkdtempSync(join(tmpdir(), "epc-workload-"))
 const file = (name: string, content: string) => {

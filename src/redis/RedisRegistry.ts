@@ -23,10 +23,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
-import type { PrefixLockService } from "./PrefixLock.js"
-import * as PrefixLock from "./PrefixLock.js"
-import type { WarmRegistryService } from "./WarmRegistry.js"
-import * as WarmRegistry from "./WarmRegistry.js"
+import type { PrefixLockService } from "../PrefixLock.js"
+import * as PrefixLock from "../PrefixLock.js"
+import type { WarmRegistryService } from "../WarmRegistry.js"
+import * as WarmRegistry from "../WarmRegistry.js"
 
 /**
  * @since 0.1.0

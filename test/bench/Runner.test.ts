@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Runner from "../src/Runner.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import * as VirtualTime from "../src/VirtualTime.js"
-import * as Workload from "../src/Workload.js"
+import * as Runner from "../../src/bench/Runner.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as VirtualTime from "../../src/simulator/VirtualTime.js"
+import * as Workload from "../../src/bench/Workload.js"
 
 const runOn = (name: string, warming: "off" | "always" | "auto", pruning = false, keepAlive = false) =>
   VirtualTime.run(

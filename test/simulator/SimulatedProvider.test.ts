@@ -3,11 +3,11 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { LanguageModel, streamToResponse } from "../src/LanguageModel.js"
-import type { Message, MessagesRequest } from "../src/Prompt.js"
-import type { Usage } from "../src/Response.js"
-import * as Sim from "../src/SimulatedProvider.js"
-import { MODEL, runClocked as runClockedBy, sharedPrefixRequest, textOfTokens } from "./fixtures.js"
+import { LanguageModel, streamToResponse } from "../../src/LanguageModel.js"
+import type { Message, MessagesRequest } from "../../src/Prompt.js"
+import type { Usage } from "../../src/Response.js"
+import * as Sim from "../../src/simulator/SimulatedProvider.js"
+import { MODEL, runClocked as runClockedBy, sharedPrefixRequest, textOfTokens } from "../fixtures.js"
 
 const simulated = (config: Sim.SimulatorConfig = {}) => Sim.layer(config)
 

@@ -10,13 +10,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as CacheMetrics from "./CacheMetrics.js"
-import type * as CacheWarmer from "./CacheWarmer.js"
-import type { LanguageModel } from "./LanguageModel.js"
-import * as Pipeline from "./Pipeline.js"
-import { breakpoints, positions } from "./Prefix.js"
-import * as Pricing from "./Pricing.js"
-import type { MessagesRequest } from "./Prompt.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type * as CacheWarmer from "../CacheWarmer.js"
+import type { LanguageModel } from "../LanguageModel.js"
+import * as Pipeline from "../Pipeline.js"
+import { breakpoints, positions } from "../Prefix.js"
+import * as Pricing from "../Pricing.js"
+import * as RedisRegistry from "../redis/RedisRegistry.js"
+import type { MessagesRequest } from "../Prompt.js"
 import type { Report } from "./Report.js"
 import { callFigures } from "./Report.js"
 import * as Workload from "./Workload.js"
@@ -265,7 +266,7 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
   },
   pruner: options.pruning ? {} : false,
   prices: options.prices,
-  ...(options.redisUrl !== undefined ? { registry: { redis: { url: options.redisUrl } } } : {})
+  ...(options.redisUrl !== undefined ? { registry: RedisRegistry.layer({ url: options.redisUrl }) } : {})
 })
 
 /**

@@ -10,15 +10,15 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
-import * as CacheWarmer from "../src/CacheWarmer.js"
-import { LanguageModel } from "../src/LanguageModel.js"
-import * as Pipeline from "../src/Pipeline.js"
-import { breakpoints } from "../src/Prefix.js"
-import * as RedisRegistry from "../src/RedisRegistry.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import * as WarmRegistry from "../src/WarmRegistry.js"
-import type { MessagesRequest } from "../src/Prompt.js"
-import { sharedPrefixRequest, textOfTokens } from "./fixtures.js"
+import * as CacheWarmer from "../../src/CacheWarmer.js"
+import { LanguageModel } from "../../src/LanguageModel.js"
+import * as Pipeline from "../../src/Pipeline.js"
+import { breakpoints } from "../../src/Prefix.js"
+import * as RedisRegistry from "../../src/redis/RedisRegistry.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as WarmRegistry from "../../src/WarmRegistry.js"
+import type { MessagesRequest } from "../../src/Prompt.js"
+import { sharedPrefixRequest, textOfTokens } from "../fixtures.js"
 
 const url = process.env.REDIS_URL
 if (url === undefined || url === "") {
@@ -75,7 +75,7 @@ describe.skipIf(url === undefined || url === "")("Redis registry and lock (real 
 
   it.live("4 replicas × 50 concurrent requests on one cold prefix: exactly one establishing call", () =>
     Effect.gen(function*() {
-      const { simulator, warmers } = yield* replicas(4, { redis: options() }, {
+      const { simulator, warmers } = yield* replicas(4, RedisRegistry.layer(options()), {
         latency: { baseMs: 300, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
       })
       const results = yield* Effect.forEach(warmers, (warmer, r) =>
@@ -91,7 +91,7 @@ describe.skipIf(url === undefined || url === "")("Redis registry and lock (real 
 
   it.live("users on different replicas with their own conversations share one system prompt write", () =>
     Effect.gen(function*() {
-      const { simulator, warmers } = yield* replicas(4, { redis: options() }, {
+      const { simulator, warmers } = yield* replicas(4, RedisRegistry.layer(options()), {
         latency: { baseMs: 300, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
       })
       // a shared system breakpoint, and one on each user's own long message: every request's longest
@@ -137,7 +137,7 @@ describe.skipIf(url === undefined || url === "")("Redis registry and lock (real 
       const client = new Redis(url!)
       yield* Effect.promise(() => client.set(`${opts.keyPrefix}:lock:${key}`, "dead-owner", "PX", 1500))
       client.disconnect()
-      const { simulator, warmers } = yield* replicas(2, { redis: opts }, {
+      const { simulator, warmers } = yield* replicas(2, RedisRegistry.layer(opts), {
         latency: { baseMs: 200, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
       })
       const started = Date.now()
@@ -158,7 +158,7 @@ describe("Redis down", () => {
   const logger = Logger.make(({ message }) => void messages.push(String(message)))
   it.live("falls back to the in-process registry with a warning; requests are unaffected", () =>
     Effect.gen(function*() {
-      const { simulator, warmers } = yield* replicas(1, { redis: { url: "redis://127.0.0.1:1", commandTimeoutMs: 200 } }, {
+      const { simulator, warmers } = yield* replicas(1, RedisRegistry.layer({ url: "redis://127.0.0.1:1", commandTimeoutMs: 200 }), {
         latency: { baseMs: 100, uncachedMsPer1k: 0, cachedMsPer1k: 0, outputMsPerToken: 0 }
       })
       const results = yield* Effect.forEach([0, 1, 2, 3, 4].map((i) => sharedPrefixRequest(5000, `down ${i}`)), warmers[0]!.request, {

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { KindSnapshot } from "./CacheMetrics.js"
+import type { KindSnapshot } from "../CacheMetrics.js"
 
 /**
  * Figures of one call kind in the report.

@@ -5,16 +5,16 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as AnthropicProvider from "../src/AnthropicProvider.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import * as SimulatorServer from "../src/SimulatorServer.js"
+import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 
 const KEY = "sk-ant-cli-test-secret-000"
 
 /** runs the program as a user would: a separate node process */
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
       env: { ...process.env, ANTHROPIC_API_KEY: "", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -31,7 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), "epc-cli-"))
 describe("the program", () => {
   it.live("serve: a local Anthropic-compatible API that any SDK can point at", () =>
     Effect.gen(function*() {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", "serve", "--port", "0"], {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "serve", "--port", "0"], {
         stdio: ["ignore", "pipe", "pipe"]
       })
       try {

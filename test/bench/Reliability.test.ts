@@ -14,25 +14,26 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as AnthropicProvider from "../src/AnthropicProvider.js"
-import * as CacheWarmer from "../src/CacheWarmer.js"
-import * as Pipeline from "../src/Pipeline.js"
-import type { MessagesRequest } from "../src/Prompt.js"
-import * as SimulatedProvider from "../src/SimulatedProvider.js"
-import * as SimulatorServer from "../src/SimulatorServer.js"
-import * as Soak from "../src/Soak.js"
-import * as CacheMetrics from "../src/CacheMetrics.js"
-import { LanguageModel } from "../src/LanguageModel.js"
-import { Overloaded } from "../src/ProviderError.js"
-import * as RetryPolicy from "../src/RetryPolicy.js"
-import { textOfTokens } from "./fixtures.js"
+import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
+import * as CacheWarmer from "../../src/CacheWarmer.js"
+import * as SimulatedPipeline from "../../src/simulator/SimulatedPipeline.js"
+import * as Pipeline from "../../src/Pipeline.js"
+import type { MessagesRequest } from "../../src/Prompt.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
+import * as Soak from "../../src/bench/Soak.js"
+import * as CacheMetrics from "../../src/CacheMetrics.js"
+import { LanguageModel } from "../../src/LanguageModel.js"
+import { Overloaded } from "../../src/ProviderError.js"
+import * as RetryPolicy from "../../src/RetryPolicy.js"
+import { textOfTokens } from "../fixtures.js"
 
 const KEY = "sk-ant-reliability-secret-4242"
 const outputs: Array<string> = []
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, interruptAfterMs?: number) =>
   Effect.async<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
       env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
@@ -189,7 +190,7 @@ describe("interruption", () => {
       const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
       expect(calls.some((c) => c.outcome === "interrupted")).toBe(true)
       expect(calls.every((c) => c.outcome !== "pending")).toBe(true)
-    }).pipe(Effect.provide(Pipeline.layerSimulated({ pruner: false }))), 60_000)
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))), 60_000)
 
   it.live("interrupting a streamed request over HTTP cancels it on the server", () =>
     Effect.gen(function*() {

@@ -3,7 +3,7 @@
  * docs/simulator.md for the rules and where each comes from.
  */
 import type { Breakpoint, Position } from "../Prefix.js"
-import { LruMap } from "./lru.js"
+import { LruMap } from "../internal/lru.js"
 import type { CacheTtl } from "../Prompt.js"
 import { ttlMillis } from "../Prompt.js"
 import type { Usage } from "../Response.js"

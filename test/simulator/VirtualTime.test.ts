@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as VirtualTime from "../src/VirtualTime.js"
+import * as VirtualTime from "../../src/simulator/VirtualTime.js"
 
 describe("VirtualTime", () => {
   it.live("runs sleeps on a virtual clock and gives the caller its real clock back", () =>

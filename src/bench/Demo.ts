@@ -6,10 +6,10 @@
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { LanguageModel } from "./LanguageModel.js"
-import type { MessagesRequest } from "./Prompt.js"
-import * as Pricing from "./Pricing.js"
-import type { Usage } from "./Response.js"
+import { LanguageModel } from "../LanguageModel.js"
+import type { MessagesRequest } from "../Prompt.js"
+import * as Pricing from "../Pricing.js"
+import type { Usage } from "../Response.js"
 
 const SYSTEM = "You are a careful code reviewer. ".repeat(640)
 

@@ -1,0 +1,18 @@
+/**
+ * The simulator wing: a cache-faithful Anthropic simulator, its HTTP server, a virtual clock for
+ * simulated time, and the ready-made pipeline stack over it.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as SimulatedProvider from "./SimulatedProvider.js"
+
+/** @since 0.1.0 */
+export * as SimulatedPipeline from "./SimulatedPipeline.js"
+
+/** @since 0.1.0 */
+export * as SimulatorServer from "./SimulatorServer.js"
+
+/** @since 0.1.0 */
+export * as VirtualTime from "./VirtualTime.js"
