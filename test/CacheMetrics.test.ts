@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as Pricing from "../src/Pricing.js"
-import * as Program from "../src/cli/Program.js"
+import * as MetricsServer from "../src/cli/MetricsServer.js"
 import type { Usage } from "../src/Response.js"
 
 const usage: Usage = { input: 1000, cacheCreation5m: 2000, cacheCreation1h: 3000, cacheRead: 10000, output: 500 }
@@ -170,7 +170,7 @@ describe("the Prometheus endpoint", () => {
     Effect.gen(function*() {
       const m = yield* CacheMetrics.CacheMetrics
       yield* m.recordCall({ call: "request", model: "claude-sonnet-4-6", usage, latencyMs: 12 })
-      const port = yield* Program.serveMetrics(0)
+      const port = yield* MetricsServer.serveMetrics(0)
       const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`))
       expect(response.status).toBe(200)
       expect(response.headers.get("content-type")).toContain("text/plain")

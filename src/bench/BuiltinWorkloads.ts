@@ -3,7 +3,7 @@
  * describes each.
  */
 import type { ContentBlock, Message, Tool } from "../Prompt.js"
-import type { Workload } from "./Workload.js"
+import type { Workload } from "./WorkloadSchema.js"
 
 const WORDS = (
   "the billing module computes invoices from usage records and applies discounts taxes and credits " +

@@ -9,7 +9,10 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Demo from "../bench/Demo.js"
-import * as Program from "./Program.js"
+import * as BenchCommand from "./BenchCommand.js"
+import * as RunCommand from "./RunCommand.js"
+import * as ServeCommand from "./ServeCommand.js"
+import * as SoakCommand from "./SoakCommand.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as VirtualTime from "../simulator/VirtualTime.js"
 import * as Workload from "../bench/Workload.js"
@@ -54,7 +57,7 @@ const run = Command.make(
     metricsPort
   },
   (o) =>
-    Program.run({
+    RunCommand.handle({
       ...o,
       pruning: o.pruning === "on",
       method: Option.getOrUndefined(o.method)
@@ -80,7 +83,7 @@ const benchOptions = {
   )
 }
 
-const bench = Command.make("bench", benchOptions, (o) => Program.bench(o)).pipe(
+const bench = Command.make("bench", benchOptions, (o) => BenchCommand.handle(o)).pipe(
   Command.withDescription("run off, always and auto (pruning off and on) side by side")
 )
 
@@ -96,7 +99,7 @@ const serve = Command.make(
     apiKey: Options.text("api-key").pipe(Options.withDescription("require this x-api-key"), Options.optional),
     metricsPort
   },
-  (o) => Program.serve(o)
+  (o) => ServeCommand.handle(o)
 ).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
 
 const soak = Command.make(
@@ -108,7 +111,7 @@ const soak = Command.make(
     ),
     transport: Options.choice("transport", ["in-process", "http", "both"]).pipe(Options.withDefault("both" as const))
   },
-  (o) => Program.soak(o)
+  (o) => SoakCommand.handle(o)
 ).pipe(Command.withDescription("the reliability soak: 200 sessions with fan-out under injected faults; checks nothing is lost"))
 
 const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effect.provide(SimulatedProvider.layer())))
@@ -119,7 +122,7 @@ const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effe
  * @category commands
  */
 export const command = Command.make("effect-prompt-cache", {}, () =>
-  Program.bench({
+  BenchCommand.handle({
     workload: "agent-session",
     provider: "simulated",
     model: Option.none(),

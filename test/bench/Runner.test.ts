@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { Oracle } from "../../src/bench/Oracle.js"
 import * as Runner from "../../src/bench/Runner.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as VirtualTime from "../../src/simulator/VirtualTime.js"
@@ -74,7 +75,7 @@ describe("Runner", () => {
     }), 60_000)
 
   it("the oracle: reused blocks written once then read, others plain", () => {
-    const oracle = new Runner.Oracle({ input: 1, output: 0, minCacheableTokens: 1 })
+    const oracle = new Oracle({ input: 1, output: 0, minCacheableTokens: 1 })
     const request = { model: "m", max_tokens: 1, system: "x".repeat(400), messages: [{ role: "user" as const, content: "y".repeat(40) }] }
     oracle.add(request, 0)
     oracle.add(request, 0)

@@ -1,0 +1,79 @@
+/**
+ * `serve`: the simulator as a local Anthropic-compatible API, until interrupted.
+ *
+ * @since 0.1.0
+ */
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type { LanguageModelService } from "../LanguageModel.js"
+import { LanguageModel } from "../LanguageModel.js"
+import * as Pricing from "../Pricing.js"
+import type { MessagesRequest } from "../Prompt.js"
+import type { Usage } from "../Response.js"
+import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../simulator/SimulatorServer.js"
+import { serveMetrics } from "./MetricsServer.js"
+import { parseFaults } from "./Providers.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Args {
+  readonly port: number
+  readonly host: string
+  readonly faults: Option.Option<string>
+  readonly apiKey: Option.Option<string>
+  readonly metricsPort: Option.Option<number>
+}
+
+/** the simulator's model with every call recorded in CacheMetrics (for `serve --metrics-port`) */
+const metered = Layer.effect(
+  LanguageModel,
+  Effect.gen(function*() {
+    const lm = yield* LanguageModel
+    const metrics = yield* CacheMetrics.CacheMetrics
+    const record = (request: MessagesRequest) => (r: { usage: Usage }, ms: number) =>
+      metrics.recordCall({ call: request.max_tokens === 0 ? "warm" : "request", model: request.model, usage: r.usage, latencyMs: ms })
+    const service: LanguageModelService = {
+      provider: lm.provider,
+      create: (request) =>
+        Effect.timed(lm.create(request)).pipe(
+          Effect.tap(([d, r]) => record(request)(r, Duration.toMillis(d)))
+        ).pipe(Effect.map(([, r]) => r)),
+      stream: lm.stream
+    }
+    return service
+  })
+)
+
+/**
+ * `serve`: the simulator as a local Anthropic-compatible server, until interrupted.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const handle = (cmd: Args) =>
+  Effect.gen(function*() {
+    const faults = Option.isSome(cmd.faults) ? yield* parseFaults(cmd.faults.value) : {}
+    const sim = SimulatedProvider.layer({ faults })
+    const model = metered.pipe(Layer.provideMerge(sim), Layer.provideMerge(CacheMetrics.layer), Layer.provide(Pricing.layerDefault))
+    const server = SimulatorServer.layer({
+      port: cmd.port,
+      host: cmd.host,
+      apiKey: Option.getOrUndefined(cmd.apiKey)
+    }).pipe(Layer.provide(model))
+    yield* Effect.gen(function*() {
+      const s = yield* SimulatorServer.SimulatorServer
+      yield* Console.log(`simulated Anthropic API on ${s.url} (set ANTHROPIC_BASE_URL=${s.url}); Ctrl-C to stop`)
+      if (Option.isSome(cmd.metricsPort)) {
+        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(Effect.orDie)
+        yield* Console.log(`metrics on http://127.0.0.1:${port}/metrics`)
+      }
+      return yield* Effect.never
+    }).pipe(Effect.provide(server), Effect.scoped)
+  })
