@@ -56,13 +56,23 @@ export interface PlanInput {
 }
 
 /**
+ * A request with its breakpoints resolved (fingerprint, TTL and prefix length of each): what the
+ * planner returns and the warmer takes as it is, so neither computes them again.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Plan {
+export interface Planned {
   readonly request: MessagesRequest
-  /** every breakpoint of the planned request, in cache order */
+  /** every breakpoint of the request, in cache order */
   readonly breakpoints: ReadonlyArray<PlannedBreakpoint>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Plan extends Planned {
   /** the breakpoint that ends the shared prefix, when one could be placed */
   readonly shared: PlannedBreakpoint | undefined
   /** tokens of the shared prefix */
@@ -142,6 +152,38 @@ export const plan = (input: PlanInput): Plan => {
   if (marked !== request) samePrompt(marked, all, marks)
   return { request: marked, breakpoints: planned, shared, sharedTokens }
 }
+
+/**
+ * A request whose breakpoints its caller placed (or automatic caching places), resolved as they are.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const asPlanned = (request: MessagesRequest): Planned => ({
+  request,
+  breakpoints: breakpoints(request, positions(request)).map((b): PlannedBreakpoint => ({
+    index: b.position.index,
+    fingerprint: b.position.fingerprint,
+    ttl: b.ttl,
+    cumulativeTokens: b.position.cumulativeTokens,
+    role: "caller"
+  }))
+})
+
+/**
+ * A request as sent to the warmer: planned already, or as its caller marked it.
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const toPlanned = (request: MessagesRequest | Planned): Planned =>
+  isPlanned(request) ? request : asPlanned(request)
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPlanned = (u: MessagesRequest | Planned): u is Planned => !("messages" in u) && "breakpoints" in u
 
 /** a marked copy of a block shares the original's fingerprint memo (cache_control is not hashed) */
 const copy = <A extends object>(original: object, marked: A): A => {

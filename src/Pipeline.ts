@@ -19,7 +19,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as BreakpointPlanner from "./BreakpointPlanner.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as CacheWarmer from "./CacheWarmer.js"
@@ -182,10 +181,7 @@ export const make = (options: PipelineOptions = {}) =>
           Effect.tap((pruned) => recordPruned(pruned.newlyPruned)),
           Effect.flatMap((pruned) => {
             const conversation = pruned.request
-            const minTokens = Option.match(pricing.lookup(conversation.model), {
-              onNone: () => 0,
-              onSome: (p) => p.minCacheableTokens
-            })
+            const minTokens = pricing.minCacheableTokens(conversation.model)
             const shared = sharedRequest(conversation)
             const sharedPositions = positions(conversation).length
             const planOf = (request: MessagesRequest) =>
@@ -197,15 +193,16 @@ export const make = (options: PipelineOptions = {}) =>
                 minTokens
               })
             const sharedPlan = planOf(shared)
-            const requests = input.prompts.map((p) => planOf(withPrompt(conversation, p)).request)
+            // the plans go to the warmer as they are: it reads their breakpoints, never recomputes them
+            const plans = input.prompts.map((p) => planOf(withPrompt(conversation, p)))
             return Effect.map(
-              warmer.fanOut({ shared: sharedPlan.request, requests, concurrency: options.concurrency }),
+              warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency }),
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
                 return {
                   responses: result.responses,
-                  requests,
+                  requests: plans.map((p) => p.request),
                   pruning: pruned.decision,
                   newlyPruned: pruned.newlyPruned,
                   warm: result.warm,

@@ -147,12 +147,34 @@ export const unknownModelWarning = (model: string): string =>
   `no price for model "${model}": its cost is reported as unknown. Add it with Pricing.layer({ "${model}": { input, output, minCacheableTokens } }) or --prices FILE`
 
 /**
+ * The minimum cacheable prefix assumed for a model missing from the price table (tokens).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MIN_CACHEABLE_TOKENS = 1024
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface PricingService {
   readonly table: PriceTable
   readonly lookup: (model: string) => Option.Option<ModelPrice>
+  /**
+   * The model's minimum cacheable prefix: the one rule every part of the library asks (the planner
+   * places no breakpoint below it, the warmer establishes nothing below it).
+   */
+  readonly minCacheableTokens: (model: string) => number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PricingOptions {
+  /** the minimum cacheable prefix for a model missing from the table (default 1,024) */
+  readonly defaultMinCacheableTokens?: number | undefined
 }
 
 /**
@@ -165,9 +187,14 @@ export class Pricing extends Context.Tag("effect-prompt-cache/Pricing")<Pricing,
  * @since 0.1.0
  * @category constructors
  */
-export const make = (overrides: PriceTable = {}): PricingService => {
+export const make = (overrides: PriceTable = {}, options: PricingOptions = {}): PricingService => {
   const table = { ...defaultTable, ...overrides }
-  return { table, lookup: (model) => lookup(table, model) }
+  const fallback = options.defaultMinCacheableTokens ?? DEFAULT_MIN_CACHEABLE_TOKENS
+  return {
+    table,
+    lookup: (model) => lookup(table, model),
+    minCacheableTokens: (model) => (table[model] ?? table[canonicalModel(model)])?.minCacheableTokens ?? fallback
+  }
 }
 
 /**
@@ -176,7 +203,8 @@ export const make = (overrides: PriceTable = {}): PricingService => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (overrides: PriceTable = {}): Layer.Layer<Pricing> => Layer.succeed(Pricing, make(overrides))
+export const layer = (overrides: PriceTable = {}, options: PricingOptions = {}): Layer.Layer<Pricing> =>
+  Layer.succeed(Pricing, make(overrides, options))
 
 /**
  * @since 0.1.0
