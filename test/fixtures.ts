@@ -1,6 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import * as AnthropicClient from "../src/anthropic/AnthropicClient.js"
+import * as AnthropicProvider from "../src/anthropic/AnthropicProvider.js"
 import type { Message, MessagesRequest } from "../src/Prompt.js"
 
 /** deterministic filler text of about `tokens` estimated tokens (4 characters a token) */
@@ -40,3 +42,7 @@ export const runClocked = <A, E, R>(
     yield* TestClock.adjust(step)
     return yield* Fiber.join(fiber)
   })
+
+/** the SDK-backed LanguageModel over a client of its own (fails when the key is missing) */
+export const anthropicModel = (options: AnthropicClient.AnthropicOptions) =>
+  Effect.provide(AnthropicProvider.make, AnthropicClient.layer(options))

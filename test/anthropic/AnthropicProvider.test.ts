@@ -5,6 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as AnthropicClient from "../../src/anthropic/AnthropicClient.js"
 import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
 import { LanguageModel, streamToResponse } from "../../src/LanguageModel.js"
 import type { MessagesRequest } from "../../src/Prompt.js"
@@ -12,7 +13,7 @@ import * as RetryPolicy from "../../src/RetryPolicy.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 import { TokenCounter } from "../../src/TokenCounter.js"
-import { MODEL, sharedPrefixRequest, textOfTokens } from "../fixtures.js"
+import { MODEL, sharedPrefixRequest, textOfTokens, anthropicModel } from "../fixtures.js"
 
 const API_KEY = "sk-ant-test-0123456789-very-secret"
 
@@ -195,7 +196,7 @@ describe("AnthropicProvider over real HTTP", () => {
     Effect.gen(function*() {
       const server = yield* SimulatorServer.SimulatorServer
       yield* server.script([{ _tag: "Stall" }])
-      const lm = yield* AnthropicProvider.make({ apiKey: API_KEY, baseURL: server.url, streamIdleTimeoutMs: 300 })
+      const lm = yield* anthropicModel({ apiKey: API_KEY, baseURL: server.url, streamIdleTimeoutMs: 300 })
       const tags: Array<string> = []
       const started = Date.now()
       const error = yield* Effect.flip(
@@ -225,7 +226,7 @@ describe("AnthropicProvider over real HTTP", () => {
 
   it.live("a refused connection is a ConnectionError", () =>
     Effect.gen(function*() {
-      const lm = yield* AnthropicProvider.make({ apiKey: API_KEY, baseURL: "http://127.0.0.1:9", timeoutMs: 2000 })
+      const lm = yield* anthropicModel({ apiKey: API_KEY, baseURL: "http://127.0.0.1:9", timeoutMs: 2000 })
       const error = yield* Effect.flip(lm.create(twoBreakpoints("a")))
       expect(error._tag).toBe("ConnectionError")
       expect(error.message).not.toContain(API_KEY)
@@ -234,7 +235,7 @@ describe("AnthropicProvider over real HTTP", () => {
   it.live("a wrong key is a 401 AuthenticationError; a missing key fails at layer build, before any request", () =>
     Effect.gen(function*() {
       const server = yield* SimulatorServer.SimulatorServer
-      const wrong = yield* AnthropicProvider.make({ apiKey: "sk-wrong", baseURL: server.url })
+      const wrong = yield* anthropicModel({ apiKey: "sk-wrong", baseURL: server.url })
       const error = yield* Effect.flip(wrong.create(twoBreakpoints("a")))
       expect(error._tag).toBe("AuthenticationError")
       const missing = yield* Effect.flip(
@@ -253,7 +254,7 @@ describe("AnthropicProvider over real HTTP", () => {
       const server = yield* SimulatorServer.SimulatorServer
       const sim = yield* SimulatedProvider.Simulator
       const counter = yield* TokenCounter.pipe(
-        Effect.provide(AnthropicProvider.layerTokenCounter({ apiKey: API_KEY, baseURL: server.url }))
+        Effect.provide(AnthropicProvider.layer({ apiKey: API_KEY, baseURL: server.url }))
       )
       const request = twoBreakpoints("a")
       expect(yield* counter.countRequest(request)).toBe(sim.countTokens(request))
@@ -278,5 +279,45 @@ describe("AnthropicProvider over real HTTP", () => {
       const overHttp = yield* run.pipe(Effect.provide(stack()))
       expect(overHttp).toEqual(inProcess)
       expect(inProcess[1]!.cacheRead).toBe(3503)
+    }))
+})
+
+describe("AnthropicProvider over an AnthropicClient", () => {
+  /** a client that records every body it is given: what is sent is the thing under test */
+  const capturing = (sent: Array<{ readonly call: string; readonly body: Record<string, unknown> }>) =>
+    Layer.succeed(
+      AnthropicClient.AnthropicClient,
+      AnthropicClient.AnthropicClient.of({
+        sdk: undefined as never,
+        options: { apiKey: "unused" },
+        createMessage: (body) =>
+          Effect.sync(() => {
+            sent.push({ call: "create", body })
+            return {
+              data: { id: "msg_1", model: MODEL, content: [], stop_reason: "end_turn", usage: { input_tokens: 3, output_tokens: 1 } },
+              requestId: "req_1"
+            }
+          }),
+        streamMessage: () => Effect.die("not used by this test"),
+        countTokens: (body) => Effect.sync(() => (sent.push({ call: "count", body }), 42))
+      })
+    )
+
+  it.effect("the LanguageModel and the TokenCounter go through the one client in context", () =>
+    Effect.gen(function*() {
+      const sent: Array<{ readonly call: string; readonly body: Record<string, unknown> }> = []
+      const layer = Layer.merge(AnthropicProvider.layerModel, AnthropicProvider.layerTokenCounter).pipe(
+        Layer.provide(capturing(sent))
+      )
+      const { lm, counter } = yield* Effect.all({ lm: LanguageModel, counter: TokenCounter }).pipe(Effect.provide(layer))
+      const request = { ...sharedPrefixRequest(2000, "q"), temperature: 0.2 }
+      const response = yield* lm.create(request)
+      expect(response).toMatchObject({ id: "msg_1", requestId: "req_1", usage: { input: 3, output: 1 } })
+      expect(yield* counter.countRequest(request)).toBe(42)
+      expect(sent.map((s) => s.call)).toEqual(["create", "count"])
+      // count_tokens takes no generation fields
+      expect(sent[0]!.body).toMatchObject({ max_tokens: request.max_tokens, temperature: 0.2 })
+      expect(sent[1]!.body).not.toHaveProperty("max_tokens")
+      expect(sent[1]!.body).not.toHaveProperty("temperature")
     }))
 })

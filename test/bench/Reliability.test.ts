@@ -14,7 +14,6 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
 import * as CacheWarmer from "../../src/CacheWarmer.js"
 import * as SimulatedPipeline from "../../src/simulator/SimulatedPipeline.js"
 import * as Pipeline from "../../src/Pipeline.js"
@@ -26,7 +25,7 @@ import * as CacheMetrics from "../../src/CacheMetrics.js"
 import { LanguageModel } from "../../src/LanguageModel.js"
 import { Overloaded } from "../../src/ProviderError.js"
 import * as RetryPolicy from "../../src/RetryPolicy.js"
-import { textOfTokens } from "../fixtures.js"
+import { textOfTokens, anthropicModel } from "../fixtures.js"
 
 const KEY = "sk-ant-reliability-secret-4242"
 const outputs: Array<string> = []
@@ -196,7 +195,7 @@ describe("interruption", () => {
     Effect.gen(function*() {
       const s = yield* SimulatorServer.SimulatorServer
       const sim = yield* SimulatedProvider.Simulator
-      const lm = yield* AnthropicProvider.make({ apiKey: KEY, baseURL: s.url })
+      const lm = yield* anthropicModel({ apiKey: KEY, baseURL: s.url })
       const request: MessagesRequest = { model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "slow" }] }
       const fiber = yield* Effect.fork(Stream.runDrain(lm.stream(request)))
       yield* Effect.sleep("300 millis")
@@ -349,7 +348,7 @@ describe("bad input: a clear message, a non-zero exit, and nothing sent when it 
     it.live(`library: ${c.name} fails with InvalidPrompt and sends nothing`, () =>
       Effect.gen(function*() {
         const s = yield* SimulatorServer.SimulatorServer
-        const lm = yield* AnthropicProvider.make({ apiKey: KEY, baseURL: s.url })
+        const lm = yield* anthropicModel({ apiKey: KEY, baseURL: s.url })
         const error = yield* Effect.flip(c.stream === true ? Stream.runDrain(lm.stream(c.request)) : lm.create(c.request))
         expect(error._tag).toBe("InvalidPrompt")
         expect(error.message).toContain(c.text)

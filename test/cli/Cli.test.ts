@@ -5,7 +5,7 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
+import { anthropicModel } from "../fixtures.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 
@@ -43,7 +43,7 @@ describe("the program", () => {
             if (m) resume(Effect.succeed(m[1]!))
           })
         }).pipe(Effect.timeout("20 seconds"), Effect.orDie)
-        const lm = yield* AnthropicProvider.make({ apiKey: "any", baseURL: url })
+        const lm = yield* anthropicModel({ apiKey: "any", baseURL: url })
         const request = {
           model: "claude-sonnet-4-6",
           max_tokens: 20,

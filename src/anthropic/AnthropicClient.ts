@@ -1,0 +1,259 @@
+/**
+ * The official `@anthropic-ai/sdk` client as a service: one SDK client, its own retries off (retries
+ * are the caller's: see `RetryPolicy`), the key sent in `x-api-key` only, and every failure of the SDK
+ * or the fetch under it mapped once, here, into a `ProviderError`. The Anthropic `LanguageModel` and
+ * `TokenCounter` layers both sit on one `AnthropicClient`.
+ *
+ * The key is held as a `Redacted` and never appears in an error, log line or report.
+ *
+ * @since 0.1.0
+ */
+import Anthropic from "@anthropic-ai/sdk"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type { ProviderError } from "../ProviderError.js"
+import { AuthenticationError, ConnectionError, fromStatus, Timeout } from "../ProviderError.js"
+import type { ApiUsage } from "../Response.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AnthropicOptions {
+  readonly apiKey: Redacted.Redacted<string> | string
+  /** default: the SDK's (the public API) */
+  readonly baseURL?: string | undefined
+  /** per-request timeout in ms (default 600,000, the SDK's) */
+  readonly timeoutMs?: number | undefined
+  /** extra headers on every request (`anthropic-beta`, ...) */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * a stream that delivers no event for this long fails with `Timeout` (retryable), so a connection
+   * that stalls mid-body cannot hang a request (default 60,000 ms; the API pings every few seconds)
+   */
+  readonly streamIdleTimeoutMs?: number | undefined
+}
+
+/**
+ * A Messages API response body, as far as this library reads it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MessageData {
+  readonly id: string
+  readonly model: string
+  readonly content: ReadonlyArray<Record<string, unknown>>
+  readonly stop_reason: string | null
+  readonly usage: ApiUsage
+}
+
+/**
+ * A server-sent event of a streamed Messages API response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SdkEvent {
+  readonly type: string
+  readonly message?: {
+    readonly id: string
+    readonly model: string
+    readonly usage: ApiUsage
+  }
+  readonly index?: number
+  readonly content_block?: Record<string, unknown>
+  readonly delta?: { readonly type?: string; readonly text?: string; readonly stop_reason?: string | null }
+  readonly usage?: Partial<ApiUsage>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AnthropicClientService {
+  /** the SDK client, for calls this service does not wrap */
+  readonly sdk: Anthropic
+  readonly options: AnthropicOptions
+  /** `POST /v1/messages`; interruption aborts the HTTP request */
+  readonly createMessage: (
+    body: Record<string, unknown>
+  ) => Effect.Effect<{ readonly data: MessageData; readonly requestId: string | undefined }, ProviderError>
+  /**
+   * `POST /v1/messages` with `stream: true`: the events, pulled one at a time. Closing the scope aborts
+   * the HTTP request, which makes a pending pull fail instead of hanging.
+   */
+  readonly streamMessage: (
+    body: Record<string, unknown>
+  ) => Effect.Effect<
+    {
+      readonly next: Effect.Effect<Option.Option<SdkEvent>, ProviderError>
+      readonly requestId: string | undefined
+    },
+    ProviderError,
+    Scope.Scope
+  >
+  /** `POST /v1/messages/count_tokens` */
+  readonly countTokens: (body: Record<string, unknown>) => Effect.Effect<number, ProviderError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class AnthropicClient extends Context.Tag("effect-prompt-cache/AnthropicClient")<
+  AnthropicClient,
+  AnthropicClientService
+>() {}
+
+const parseRetryAfter = (headers: Headers | undefined): number | undefined => {
+  if (headers === undefined) return undefined
+  const ms = headers.get("retry-after-ms")
+  if (ms !== null && Number.isFinite(Number(ms))) return Number(ms)
+  const s = headers.get("retry-after")
+  if (s === null) return undefined
+  if (Number.isFinite(Number(s))) return Number(s) * 1000
+  const date = Date.parse(s)
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined
+}
+
+/**
+ * Maps anything the SDK (or the fetch under it) throws to a typed error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const mapError = (u: unknown): ProviderError => {
+  if (u instanceof Anthropic.APIConnectionTimeoutError) {
+    return new Timeout({ detail: "the request timed out before a response arrived" })
+  }
+  if (u instanceof Anthropic.APIUserAbortError) {
+    return new ConnectionError({ detail: "the request was aborted" })
+  }
+  if (u instanceof Anthropic.APIConnectionError) {
+    const cause = (u as { cause?: unknown }).cause
+    return new ConnectionError({
+      detail: cause instanceof Error ? `${u.message}: ${cause.message}` : u.message
+    })
+  }
+  if (u instanceof Anthropic.APIError) {
+    const body = u.error as { error?: { type?: string; message?: string }; request_id?: string } | undefined
+    const type = body?.error?.type ?? u.type ?? undefined
+    const requestId = u.requestID ?? u.headers?.get("request-id") ?? body?.request_id ?? undefined
+    return fromStatus({
+      status: u.status,
+      // an `error` event inside an SSE stream comes with no status: its type says what it is
+      type: type ?? undefined,
+      detail: body?.error?.message ?? u.apiMessage ?? u.message,
+      requestId: requestId ?? undefined,
+      retryAfterMs: parseRetryAfter(u.headers)
+    })
+  }
+  const message = u instanceof Error ? u.message : String(u)
+  return new ConnectionError({ detail: message })
+}
+
+const requestIdOf = (id: string | null | undefined): string | undefined => (id ? id : undefined)
+
+/**
+ * Builds the client. Fails with `AuthenticationError` when the key is missing or empty, before any
+ * request is sent.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientService, AuthenticationError> =>
+  Effect.suspend(() => {
+    const key = typeof options.apiKey === "string" ? options.apiKey : Redacted.value(options.apiKey)
+    if (key.trim().length === 0) {
+      return Effect.fail(
+        new AuthenticationError({ detail: "no API key: set ANTHROPIC_API_KEY or pass apiKey to AnthropicProvider.layer" })
+      )
+    }
+    // The key goes in `x-api-key`, the API's documented header; null credentials keep the SDK from
+    // reading the environment or adding a second (Bearer) copy of the key.
+    const sdk = new Anthropic({
+      apiKey: null,
+      authToken: null,
+      maxRetries: 0,
+      defaultHeaders: { ...options.headers, "x-api-key": key },
+      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {})
+    })
+
+    const createMessage: AnthropicClientService["createMessage"] = (body) =>
+      Effect.tryPromise({
+        try: (signal) =>
+          sdk.messages.create(body as never, { signal }).withResponse() as unknown as Promise<{
+            data: MessageData
+            request_id: string | null | undefined
+          }>,
+        catch: mapError
+      }).pipe(Effect.map(({ data, request_id }) => ({ data, requestId: requestIdOf(request_id) })))
+
+    const streamMessage: AnthropicClientService["streamMessage"] = (body) =>
+      Effect.gen(function*() {
+        const controller = new AbortController()
+        yield* Effect.addFinalizer(() => Effect.sync(() => controller.abort()))
+        const { data: events, request_id } = yield* Effect.tryPromise({
+          try: () =>
+            sdk.messages.create({ ...body, stream: true } as never, { signal: controller.signal })
+              .withResponse() as unknown as Promise<{ data: AsyncIterable<SdkEvent>; request_id: string | null | undefined }>,
+          catch: mapError
+        })
+        // pulled by hand, not with Stream.fromAsyncIterable: that one ends with iterator.return(), which
+        // an async generator queues behind a pending next() — a stalled body would never finish. Here
+        // the scope's abort makes the pending next() reject instead.
+        const iterator = events[Symbol.asyncIterator]()
+        const next = Effect.tryPromise({ try: () => iterator.next(), catch: mapError }).pipe(
+          Effect.map((r) => (r.done === true ? Option.none<SdkEvent>() : Option.some(r.value)))
+        )
+        return { next, requestId: requestIdOf(request_id) }
+      })
+
+    const countTokens: AnthropicClientService["countTokens"] = (body) =>
+      Effect.tryPromise({
+        try: (signal) => sdk.messages.countTokens(body as never, { signal }),
+        catch: mapError
+      }).pipe(Effect.map((r) => r.input_tokens))
+
+    return Effect.succeed(AnthropicClient.of({ sdk, options, createMessage, streamMessage, countTokens }))
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: AnthropicOptions): Layer.Layer<AnthropicClient, AuthenticationError> =>
+  Layer.effect(AnthropicClient, make(options))
+
+/**
+ * The client's options from the standard environment variables: `ANTHROPIC_API_KEY` (redacted;
+ * missing → the layer fails with `AuthenticationError`), `ANTHROPIC_BASE_URL`, `ANTHROPIC_TIMEOUT_MS`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const configFromEnv: Config.Config<AnthropicOptions> = Config.all({
+  apiKey: Config.redacted("ANTHROPIC_API_KEY").pipe(Config.withDefault(Redacted.make(""))),
+  baseURL: Config.option(Config.nonEmptyString("ANTHROPIC_BASE_URL")).pipe(Config.map(Option.getOrUndefined)),
+  timeoutMs: Config.option(Config.integer("ANTHROPIC_TIMEOUT_MS")).pipe(Config.map(Option.getOrUndefined))
+})
+
+/**
+ * The client from configuration: each option a `Config` of the caller's choosing (the caller names
+ * the environment variables; see {@link configFromEnv} for the standard ones).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<AnthropicOptions> = configFromEnv
+): Layer.Layer<AnthropicClient, AuthenticationError | ConfigError.ConfigError> =>
+  Layer.effect(AnthropicClient, Effect.flatMap(Config.unwrap(config), make))
