@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -110,7 +111,67 @@ export class SimulatorServer extends Context.Tag("effect-prompt-cache/SimulatorS
   SimulatorServerService
 >() {}
 
+// =============================================================================
+// encoders (pure)
+// =============================================================================
+
+/** one server-sent event frame */
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+/**
+ * The SSE frames of one stream event, in the API's event sequence (`message_start` + `ping`, a text
+ * block's start/delta/stop, `message_delta` + `message_stop`). A scripted `StreamError` sends an
+ * `error` event right after `message_start`.
+ */
+const encodeEvent = (e: StreamEvent, requestId: string, afterStart: ScriptStep | undefined): ReadonlyArray<string> => {
+  switch (e._tag) {
+    case "Begun": {
+      const start = sse("message_start", {
+        type: "message_start",
+        message: {
+          id: e.id,
+          type: "message",
+          role: "assistant",
+          model: e.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: toApiUsage(e.usage)
+        }
+      })
+      if (afterStart?._tag === "StreamError") {
+        return [
+          start,
+          sse("error", errorBody(afterStart.type, afterStart.message ?? afterStart.type, requestId))
+        ]
+      }
+      return [start, sse("ping", { type: "ping" })]
+    }
+    case "TextDelta":
+      return [
+        sse("content_block_start", {
+          type: "content_block_start",
+          index: 0,
+          content_block: { type: "text", text: "" }
+        }),
+        sse("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "text_delta", text: e.text }
+        }),
+        sse("content_block_stop", { type: "content_block_stop", index: 0 })
+      ]
+    case "Completed":
+      return [
+        sse("message_delta", {
+          type: "message_delta",
+          delta: { stop_reason: e.response.stopReason, stop_sequence: null },
+          usage: { output_tokens: e.response.usage.output }
+        }),
+        sse("message_stop", { type: "message_stop" })
+      ]
+  }
+}
 
 const errorBody = (type: string, message: string, requestId: string) => ({
   type: "error",
@@ -160,6 +221,13 @@ const messageJson = (r: Response) => ({
 
 const encoder = new TextEncoder()
 
+/** what the server knows of the request being handled: its id, its key, its body as JSON (or why not) */
+class Incoming extends Context.Tag("effect-prompt-cache/SimulatorServer/Incoming")<Incoming, {
+  readonly requestId: string
+  readonly apiKey: string | undefined
+  readonly json: Either.Either<unknown, unknown>
+}>() {}
+
 /** completes (with a ConnectionError) when the client closes the connection before the response ended */
 const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
   Effect.async<never, ConnectionError>((resume) => {
@@ -208,54 +276,7 @@ export const make = (options: ServerOptions = {}) =>
             const { type } = toStatus(item.error)
             return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
           }
-          const e = item.event
-          switch (e._tag) {
-            case "Begun": {
-              const start = sse("message_start", {
-                type: "message_start",
-                message: {
-                  id: e.id,
-                  type: "message",
-                  role: "assistant",
-                  model: e.model,
-                  content: [],
-                  stop_reason: null,
-                  stop_sequence: null,
-                  usage: toApiUsage(e.usage)
-                }
-              })
-              if (afterStart?._tag === "StreamError") {
-                return Effect.succeed([
-                  start,
-                  sse("error", errorBody(afterStart.type, afterStart.message ?? afterStart.type, requestId))
-                ])
-              }
-              return Effect.succeed([start, sse("ping", { type: "ping" })])
-            }
-            case "TextDelta":
-              return Effect.succeed([
-                sse("content_block_start", {
-                  type: "content_block_start",
-                  index: 0,
-                  content_block: { type: "text", text: "" }
-                }),
-                sse("content_block_delta", {
-                  type: "content_block_delta",
-                  index: 0,
-                  delta: { type: "text_delta", text: e.text }
-                }),
-                sse("content_block_stop", { type: "content_block_stop", index: 0 })
-              ])
-            case "Completed":
-              return Effect.succeed([
-                sse("message_delta", {
-                  type: "message_delta",
-                  delta: { stop_reason: e.response.stopReason, stop_sequence: null },
-                  usage: { output_tokens: e.response.usage.output }
-                }),
-                sse("message_stop", { type: "message_stop" })
-              ])
-          }
+          return Effect.succeed(encodeEvent(item.event, requestId, afterStart))
         }
         const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
           afterStart?._tag === "Stall"
@@ -287,39 +308,43 @@ export const make = (options: ServerOptions = {}) =>
         })
       })
 
-    const app = Effect.gen(function*() {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const requestId = `req_srv_${(++counter).toString().padStart(6, "0")}`
-      const path = new URL(request.url, "http://localhost").pathname
-      const apiKey = request.headers["x-api-key"]
-      const json = yield* Effect.either(request.json)
+    /** every request is logged, then checked for its key, then parsed as JSON, before any route runs */
+    const record = (request: HttpServerRequest.HttpServerRequest, json: Either.Either<unknown, unknown>) =>
       received.push({
-        path,
+        path: new URL(request.url, "http://localhost").pathname,
         receivedAt: Date.now(),
-        apiKey,
+        apiKey: request.headers["x-api-key"],
         anthropicVersion: request.headers["anthropic-version"],
         body: Either.getOrUndefined(json)
       })
-      if (request.method !== "POST" || (path !== "/v1/messages" && path !== "/v1/messages/count_tokens")) {
-        return errorResponse({ status: 404, type: "not_found_error", message: `${request.method} ${path}`, requestId })
-      }
-      if (options.apiKey !== undefined && apiKey !== options.apiKey) {
-        return errorResponse({ status: 401, type: "authentication_error", message: "invalid x-api-key", requestId })
-      }
-      if (Either.isLeft(json)) {
-        return errorResponse({ status: 400, type: "invalid_request_error", message: "body is not JSON", requestId })
-      }
-      const counting = path === "/v1/messages/count_tokens"
-      // count_tokens takes a Messages body without max_tokens
-      const decoded = yield* Effect.either(decodeRequest(counting ? { max_tokens: 1, ...(json.right as object) } : json.right))
-      if (Either.isLeft(decoded)) {
-        return errorResponse({ status: 400, type: "invalid_request_error", message: formatParseError(decoded.left), requestId })
-      }
-      if (counting) {
-        return HttpServerResponse.unsafeJson({ input_tokens: sim.countTokens(decoded.right) }, {
-          headers: { "request-id": requestId }
-        })
-      }
+
+    /** the body of a route's request, decoded as a Messages request, or the API's 400 */
+    const decodedBody = (counting: boolean) =>
+      Effect.gen(function*() {
+        const { json, requestId } = yield* Incoming
+        if (Either.isLeft(json)) {
+          return Either.left(errorResponse({ status: 400, type: "invalid_request_error", message: "body is not JSON", requestId }))
+        }
+        // count_tokens takes a Messages body without max_tokens
+        const decoded = yield* Effect.either(decodeRequest(counting ? { max_tokens: 1, ...(json.right as object) } : json.right))
+        return Either.mapLeft(decoded, (e) =>
+          errorResponse({ status: 400, type: "invalid_request_error", message: formatParseError(e), requestId }))
+      })
+
+    const countTokens = Effect.gen(function*() {
+      const { requestId } = yield* Incoming
+      const decoded = yield* decodedBody(true)
+      if (Either.isLeft(decoded)) return decoded.left
+      return HttpServerResponse.unsafeJson({ input_tokens: sim.countTokens(decoded.right) }, {
+        headers: { "request-id": requestId }
+      })
+    })
+
+    const messages = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const { requestId } = yield* Incoming
+      const decoded = yield* decodedBody(false)
+      if (Either.isLeft(decoded)) return decoded.left
       const body = decoded.right
       const step = script.shift()
       if (step?._tag === "Error") {
@@ -348,6 +373,35 @@ export const make = (options: ServerOptions = {}) =>
       return HttpServerResponse.unsafeJson(messageJson(result.right), {
         headers: { "request-id": result.right.requestId ?? requestId }
       })
+    })
+
+    /** routes that need the key, when the server was given one */
+    const authenticated = <E, R>(route: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+      Effect.flatMap(Incoming, ({ apiKey, requestId }) =>
+        options.apiKey !== undefined && apiKey !== options.apiKey
+          ? Effect.succeed(errorResponse({ status: 401, type: "authentication_error", message: "invalid x-api-key", requestId }))
+          : route)
+
+    const router = HttpRouter.empty.pipe(
+      HttpRouter.post("/v1/messages", authenticated(messages)),
+      HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens))
+    )
+
+    const app = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const requestId = `req_srv_${(++counter).toString().padStart(6, "0")}`
+      const json = yield* Effect.either(request.json)
+      record(request, json)
+      return yield* router.pipe(
+        Effect.catchTag("RouteNotFound", () =>
+          Effect.succeed(errorResponse({
+            status: 404,
+            type: "not_found_error",
+            message: `${request.method} ${new URL(request.url, "http://localhost").pathname}`,
+            requestId
+          }))),
+        Effect.provideService(Incoming, { requestId, json, apiKey: request.headers["x-api-key"] })
+      )
     })
 
     const server = yield* NodeHttpServer.make(() => createServer(), {
