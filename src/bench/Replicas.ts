@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Pipeline from "../Pipeline.js"
-import * as RedisRegistry from "../redis/RedisRegistry.js"
+import * as RedisLoader from "./RedisLoader.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import type { Report } from "./Report.js"
 import * as Runner from "./Runner.js"
@@ -64,7 +64,7 @@ export const run = (workload: Workload.Workload, replicas: number, redisUrl: str
             idleScale: SCALE,
             sessionIndices: Array.from({ length: sessions }, (_, s) => s).filter((s) => s % replicas === r)
           }
-          const registry: Pipeline.Config["registry"] = mode === "redis" ? RedisRegistry.layer({ url: redisUrl!, keyPrefix }) : {}
+          const registry: Pipeline.Config["registry"] = mode === "redis" ? RedisLoader.layer({ url: redisUrl!, keyPrefix }) : {}
           return Runner.runWorkload(workload, options).pipe(
             Effect.provide(Pipeline.layer({ ...Runner.pipelineConfig(options), registry }).pipe(Layer.provide(provider)))
           )

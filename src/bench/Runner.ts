@@ -15,7 +15,7 @@ import type * as CacheWarmer from "../CacheWarmer.js"
 import type { LanguageModel } from "../LanguageModel.js"
 import * as Pipeline from "../Pipeline.js"
 import * as Pricing from "../Pricing.js"
-import * as RedisRegistry from "../redis/RedisRegistry.js"
+import * as RedisLoader from "./RedisLoader.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { Report } from "./Report.js"
 import { callFigures } from "./Report.js"
@@ -212,7 +212,7 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
   },
   pruner: options.pruning ? {} : false,
   prices: options.prices,
-  ...(options.redisUrl !== undefined ? { registry: RedisRegistry.layer({ url: options.redisUrl }) } : {})
+  ...(options.redisUrl !== undefined ? { registry: RedisLoader.layer({ url: options.redisUrl }) } : {})
 })
 
 /**

@@ -171,16 +171,29 @@ export const layer = (options: RedisOptions): Layer.Layer<WarmRegistry.WarmRegis
   )
 
 /**
- * Redis when `REDIS_URL` is set, else the in-process registry and lock.
+ * The registry and the lock on Redis, from configuration: each option a `Config` of the caller's
+ * choosing, e.g. `RedisRegistry.layerConfig({ url: Config.string("REDIS_URL") })`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
+  config: Config.Config.Wrap<RedisOptions>
+): Layer.Layer<WarmRegistry.WarmRegistry | PrefixLock.PrefixLock, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(config), layer))
+
+/**
+ * Redis when the `url` config is set (by default `REDIS_URL`), else the in-process registry and lock.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfigOrMemory = (
+  url: Config.Config<string> = Config.nonEmptyString("REDIS_URL"),
   memory: WarmRegistry.MemoryOptions = {}
 ): Layer.Layer<WarmRegistry.WarmRegistry | PrefixLock.PrefixLock, ConfigError.ConfigError> =>
   Layer.unwrapEffect(
-    Effect.map(Config.option(Config.nonEmptyString("REDIS_URL")), (url) =>
+    Effect.map(Config.option(url), (url) =>
       Option.match(url, {
         onNone: () => Layer.merge(WarmRegistry.layerMemory(memory), PrefixLock.layerLocal),
         onSome: (u) => layer({ url: u })
