@@ -10,6 +10,7 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    globalSetup: ["test/setup/build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000
   }
