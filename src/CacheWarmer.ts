@@ -36,7 +36,8 @@ import { CacheMetrics } from "./CacheMetrics.js"
 import * as GateTable from "./internal/gateTable.js"
 import * as KeepAlive from "./internal/keepAlive.js"
 import * as ReplicaLock from "./internal/replicaLock.js"
-import { LanguageModel, streamedResponse } from "./LanguageModel.js"
+import * as Sender from "./internal/sender.js"
+import { LanguageModel } from "./LanguageModel.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
 import { Multipliers, Pricing } from "./Pricing.js"
 import type { MessagesRequest } from "./Prompt.js"
@@ -44,7 +45,7 @@ import type { ProviderError } from "./ProviderError.js"
 import type { Response, Usage } from "./Response.js"
 import type { RetrySchedule } from "./RetryPolicy.js"
 import * as RetryPolicy from "./RetryPolicy.js"
-import { isWarm, observe, ttlMillis, WarmRegistry, warmAt } from "./WarmRegistry.js"
+import { isWarm, ttlMillis, WarmRegistry, warmAt } from "./WarmRegistry.js"
 
 /**
  * @since 0.1.0
@@ -228,50 +229,7 @@ export const make = (config: WarmerConfig = {}) =>
         ? Effect.clockWith((clock) => Effect.sync(() => coldAt(bps, clock.unsafeCurrentTimeMillis(), view)))
         : Effect.map(Effect.filter(bps, (b) => Effect.map(isWarm(registry, b.fingerprint, margin), (w) => !w)), keysOf)
 
-    /**
-     * One call with retries, metrics and registry updates. `onBegun` runs once, when the response of
-     * the attempt that succeeds has begun (streamed calls only).
-     */
-    const send = (
-      request: MessagesRequest,
-      bps: ReadonlyArray<PlannedBreakpoint>,
-      options: { readonly stream: boolean; readonly onBegun?: Effect.Effect<unknown> | undefined }
-    ): Effect.Effect<Response, ProviderError> => {
-      const kind = request.max_tokens === 0 ? "warm" : "request"
-      // once per call, so written as few effects as it takes (times read from the fiber's clock)
-      return Effect.clockWith((clock) => {
-        let sentAt = 0
-        let begunAt: number | undefined
-        const attempt = Effect.suspend(() => {
-          sentAt = clock.unsafeCurrentTimeMillis()
-          if (!options.stream) return lm.create(request)
-          return streamedResponse(lm, { ...request, stream: true }, (usage) =>
-            Effect.suspend(() => {
-              begunAt = clock.unsafeCurrentTimeMillis()
-              const registered = observe(registry, bps, usage, sentAt)
-              return options.onBegun === undefined ? registered : Effect.zipRight(registered, Effect.asVoid(options.onBegun))
-            }))
-        })
-        return RetryPolicy.retry(attempt, schedule, (e) => metrics.recordRetry(kind, e._tag)).pipe(
-          Effect.tapError((error) => metrics.recordFailure(kind, error._tag)),
-          Effect.tap((response) =>
-            Effect.suspend(() => {
-              const recorded = metrics.recordCall({
-                call: kind,
-                model: request.model,
-                usage: response.usage,
-                latencyMs: clock.unsafeCurrentTimeMillis() - sentAt,
-                timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt
-              })
-              // a streamed call updated the registry when its response began (same cache usage)
-              return begunAt === undefined
-                ? Effect.zipRight(observe(registry, bps, response.usage, sentAt), recorded)
-                : recorded
-            })
-          )
-        )
-      })
-    }
+    const send = Sender.make({ lm, metrics, registry, schedule })
 
     /**
      * The check of the gates and the opening of a gate are one synchronous step (`gates.decide`), so

@@ -24,6 +24,7 @@ import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import { formatParseError } from "../internal/format.js"
+import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
 import { decodeRequest } from "../Prompt.js"
 import type { MessagesRequest } from "../Prompt.js"
@@ -240,6 +241,72 @@ const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
   })
 
 /**
+ * A streamed answer from the model: the simulator's events as SSE frames, sent as they come, the API's
+ * error body when the call fails before it begins, an `error` event when it fails after; a scripted
+ * `StreamError`, `Reset` or `Stall` takes over after `message_start`. A client that goes away
+ * interrupts the simulated call.
+ */
+const streamResponse = (
+  lm: LanguageModelService,
+  request: MessagesRequest,
+  requestId: string,
+  afterStart: ScriptStep | undefined
+) =>
+  Effect.gen(function*() {
+    type Item = { _tag: "Event"; event: StreamEvent } | { _tag: "Error"; error: ProviderError } | { _tag: "End" }
+    const queue = yield* Queue.unbounded<Item>()
+    const httpRequest = yield* HttpServerRequest.HttpServerRequest
+    yield* lm.stream(request).pipe(
+      Stream.runForEach((event) => Queue.offer(queue, { _tag: "Event", event })),
+      Effect.raceFirst(clientGone(httpRequest)),
+      Effect.matchEffect({
+        onFailure: (error) => Queue.offer(queue, { _tag: "Error", error }),
+        onSuccess: () => Queue.offer(queue, { _tag: "End" })
+      }),
+      Effect.forkDaemon
+    )
+    const first = yield* Queue.take(queue)
+    if (first._tag === "Error") return fromProviderError(first.error, requestId)
+    const frames = (item: Item): Effect.Effect<ReadonlyArray<string>, "reset"> => {
+      if (item._tag === "End") return Effect.succeed([])
+      if (item._tag === "Error") {
+        if (item.error._tag === "ConnectionError") return Effect.fail("reset" as const)
+        const { type } = toStatus(item.error)
+        return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
+      }
+      return Effect.succeed(encodeEvent(item.event, requestId, afterStart))
+    }
+    const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
+      afterStart?._tag === "Stall"
+    // a reset waits a moment so that message_start is on the wire before the socket drops
+    const reset = Stream.fromEffect(Effect.sleep(Duration.millis(50))).pipe(
+      Stream.drain,
+      Stream.concat(Stream.fail("reset" as const))
+    )
+    const rest = stopAfterFirst
+      ? (afterStart?._tag === "Reset" ? reset : afterStart?._tag === "Stall" ? Stream.never : Stream.empty)
+      : Stream.fromQueue(queue).pipe(
+        Stream.takeUntil((item) => item._tag !== "Event"),
+        Stream.mapEffect(frames),
+        Stream.flattenIterables
+      )
+    const body = Stream.fromEffect(frames(first)).pipe(
+      Stream.flattenIterables,
+      Stream.concat(rest),
+      Stream.map((s) => encoder.encode(s)),
+      Stream.catchAll(() => {
+        // a reset: destroy the socket so the client sees the connection drop mid-stream
+        NodeHttpServerRequest.toServerResponse(httpRequest).destroy()
+        return Stream.empty
+      })
+    )
+    return HttpServerResponse.stream(body, {
+      contentType: "text/event-stream",
+      headers: { "request-id": requestId, "cache-control": "no-cache" }
+    })
+  })
+
+/**
  * Serves the simulator. Needs the simulator's layer ({@link LanguageModel} and {@link Simulator}).
  *
  * @since 0.1.0
@@ -252,61 +319,6 @@ export const make = (options: ServerOptions = {}) =>
     const script: Array<ScriptStep> = [...(options.script ?? [])]
     const received: Array<ReceivedRequest> = []
     let counter = 0
-
-    const streamResponse = (request: MessagesRequest, requestId: string, afterStart: ScriptStep | undefined) =>
-      Effect.gen(function*() {
-        type Item = { _tag: "Event"; event: StreamEvent } | { _tag: "Error"; error: ProviderError } | { _tag: "End" }
-        const queue = yield* Queue.unbounded<Item>()
-        const httpRequest = yield* HttpServerRequest.HttpServerRequest
-        yield* lm.stream(request).pipe(
-          Stream.runForEach((event) => Queue.offer(queue, { _tag: "Event", event })),
-          Effect.raceFirst(clientGone(httpRequest)),
-          Effect.matchEffect({
-            onFailure: (error) => Queue.offer(queue, { _tag: "Error", error }),
-            onSuccess: () => Queue.offer(queue, { _tag: "End" })
-          }),
-          Effect.forkDaemon
-        )
-        const first = yield* Queue.take(queue)
-        if (first._tag === "Error") return fromProviderError(first.error, requestId)
-        const frames = (item: Item): Effect.Effect<ReadonlyArray<string>, "reset"> => {
-          if (item._tag === "End") return Effect.succeed([])
-          if (item._tag === "Error") {
-            if (item.error._tag === "ConnectionError") return Effect.fail("reset" as const)
-            const { type } = toStatus(item.error)
-            return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
-          }
-          return Effect.succeed(encodeEvent(item.event, requestId, afterStart))
-        }
-        const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
-          afterStart?._tag === "Stall"
-        // a reset waits a moment so that message_start is on the wire before the socket drops
-        const reset = Stream.fromEffect(Effect.sleep(Duration.millis(50))).pipe(
-          Stream.drain,
-          Stream.concat(Stream.fail("reset" as const))
-        )
-        const rest = stopAfterFirst
-          ? (afterStart?._tag === "Reset" ? reset : afterStart?._tag === "Stall" ? Stream.never : Stream.empty)
-          : Stream.fromQueue(queue).pipe(
-            Stream.takeUntil((item) => item._tag !== "Event"),
-            Stream.mapEffect(frames),
-            Stream.flattenIterables
-          )
-        const body = Stream.fromEffect(frames(first)).pipe(
-          Stream.flattenIterables,
-          Stream.concat(rest),
-          Stream.map((s) => encoder.encode(s)),
-          Stream.catchAll(() => {
-            // a reset: destroy the socket so the client sees the connection drop mid-stream
-            NodeHttpServerRequest.toServerResponse(httpRequest).destroy()
-            return Stream.empty
-          })
-        )
-        return HttpServerResponse.stream(body, {
-          contentType: "text/event-stream",
-          headers: { "request-id": requestId, "cache-control": "no-cache" }
-        })
-      })
 
     /** every request is logged, then checked for its key, then parsed as JSON, before any route runs */
     const record = (request: HttpServerRequest.HttpServerRequest, json: Either.Either<unknown, unknown>) =>
@@ -357,7 +369,7 @@ export const make = (options: ServerOptions = {}) =>
         })
       }
       if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))
-      if (body.stream === true) return yield* streamResponse(body, requestId, step)
+      if (body.stream === true) return yield* streamResponse(lm, body, requestId, step)
       if (step?._tag === "Reset") {
         NodeHttpServerRequest.toServerResponse(request).destroy()
         return HttpServerResponse.empty({ status: 500 })
