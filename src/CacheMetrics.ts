@@ -353,7 +353,8 @@ export const make = Effect.gen(function*() {
         add(m.read, r.usage.cacheRead)
         add(m.output, r.usage.output)
         if (Option.isSome(cost)) add(m.cost, cost.value)
-        timeToBegunMs.unsafeUpdate(r.timeToBegunMs ?? r.latencyMs, m.callLabel)
+        // a call that was not streamed has no time to first byte: its total latency is not one
+        if (r.timeToBegunMs !== undefined) timeToBegunMs.unsafeUpdate(r.timeToBegunMs, m.callLabel)
         latencyMs.unsafeUpdate(r.latencyMs, m.callLabel)
       })
     })

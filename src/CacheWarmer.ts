@@ -39,7 +39,7 @@ import * as ReplicaLock from "./internal/replicaLock.js"
 import * as Sender from "./internal/sender.js"
 import { LanguageModel } from "./LanguageModel.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
-import { Multipliers, Pricing } from "./Pricing.js"
+import { Pricing, writeMultiplier } from "./Pricing.js"
 import type { MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Response, Usage } from "./Response.js"
@@ -62,7 +62,8 @@ export type Method = "first-request" | "warm-call"
 /**
  * Keep-alive: refresh a prefix with steady traffic shortly before its TTL ends.
  *
- * A refresh costs a read (0.1×) of the prefix; a miss costs a rewrite (1.25×). With `λ` the observed
+ * A refresh costs a read of the prefix (0.1×); a miss costs a rewrite at the entry's TTL (1.25× for
+ * 5m, 2× for 1h; the model's own multipliers where its price row has them). With `λ` the observed
  * request rate (from the mean gap between recent requests, or the time since the last one, whichever
  * is longer), the chance of another request within the TTL is `p = 1 − exp(−TTL·λ)`; a refresh is
  * sent when `p × (write − read) > read`, i.e. when it is expected to pay, and at most `maxIdleRefreshes`
@@ -364,8 +365,7 @@ export const make = (config: WarmerConfig = {}) =>
     const keepAlive = keepAliveOptions === undefined ? undefined : yield* KeepAlive.make<Planned>(
       {
         leadMs: keepAliveOptions.leadMs ?? 30_000,
-        maxIdleRefreshes: keepAliveOptions.maxIdleRefreshes ?? 3,
-        breakEven: Multipliers.read / (Multipliers.write5m - Multipliers.read)
+        maxIdleRefreshes: keepAliveOptions.maxIdleRefreshes ?? 3
       },
       registry,
       (shared) => Effect.map(Effect.either(warmCall(shared, cacheable(shared))), Either.isRight)
@@ -376,7 +376,11 @@ export const make = (config: WarmerConfig = {}) =>
       if (keepAlive === undefined) return Effect.void
       const bps = cacheable(shared)
       const last = bps[bps.length - 1]
-      return last === undefined ? Effect.void : keepAlive.track(last.fingerprint, ttlMillis(last.ttl), shared)
+      if (last === undefined) return Effect.void
+      // a refresh costs a read; the miss it prevents, a write at the entry's TTL
+      const m = pricing.multipliers(shared.request.model)
+      const breakEven = m.read / (writeMultiplier(m, last.ttl) - m.read)
+      return keepAlive.track(last.fingerprint, ttlMillis(last.ttl), breakEven, shared)
     }
 
     const fanOut = (input: FanOut): Effect.Effect<FanOutResult> => {

@@ -33,8 +33,9 @@ import {
   tokensFrom
 } from "./internal/pruneRules.js"
 import { LruMap } from "./internal/lru.js"
-import { Multipliers } from "./Pricing.js"
-import type { MessagesRequest } from "./Prompt.js"
+import type { CacheMultipliers } from "./Pricing.js"
+import { Multipliers, writeMultiplier } from "./Pricing.js"
+import type { CacheTtl, MessagesRequest } from "./Prompt.js"
 
 export type { RuleName } from "./internal/pruneRules.js"
 export { PLACEHOLDERS } from "./internal/pruneRules.js"
@@ -106,6 +107,10 @@ export interface PruneInput {
   /** the cached prefix is cold anyway (TTL expired): prune without the break-even test */
   readonly cold?: boolean | undefined
   readonly expectedRemainingRequests?: number | undefined
+  /** the model's cache multipliers (default `Pricing.Multipliers`) */
+  readonly multipliers?: CacheMultipliers | undefined
+  /** the TTL at which the messages after an edit are written again (default 5m) */
+  readonly rewriteTtl?: CacheTtl | undefined
 }
 
 /**
@@ -264,9 +269,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           decision = { _tag: "Applied", reason: "cold", ...numbers }
         } else if (tokensFreed < clearAtLeast) {
           decision = { _tag: "Deferred", reason: "below_clear_at_least", ...numbers }
-        } else if (
-          tokensFreed * Multipliers.read * expectedRequests <= rewriteTokens * (Multipliers.write5m - Multipliers.read)
-        ) {
+        } else if (!pays({ tokensFreed, rewriteTokens, expectedRequests }, input.multipliers ?? Multipliers, input.rewriteTtl ?? "5m")) {
           decision = { _tag: "Deferred", reason: "does_not_pay", ...numbers }
         } else {
           decision = { _tag: "Applied", reason: "pays", ...numbers }
@@ -283,6 +286,21 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
       forget: (id) => Effect.sync(() => void states.delete(id))
     }
   })
+
+/**
+ * The break-even test of a round of edits: the reads it saves over the expected requests against the
+ * cache it rewrites — written again at `rewriteTtl`'s write price instead of read.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const pays = (
+  round: { readonly tokensFreed: number; readonly rewriteTokens: number; readonly expectedRequests: number },
+  multipliers: CacheMultipliers,
+  rewriteTtl: CacheTtl
+): boolean =>
+  round.tokensFreed * multipliers.read * round.expectedRequests >
+    round.rewriteTokens * (writeMultiplier(multipliers, rewriteTtl) - multipliers.read)
 
 /**
  * @since 0.1.0

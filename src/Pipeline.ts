@@ -137,6 +137,8 @@ const sharedRequest = (conversation: MessagesRequest): MessagesRequest => {
 interface SessionState {
   previousSharedPositions: number | undefined
   lastSharedFingerprint: string | undefined
+  /** the TTL the last turn wrote its shared prefix at: what an edit of the messages rewrites */
+  lastSharedTtl: CacheTtl | undefined
 }
 
 /**
@@ -152,7 +154,7 @@ export const make = (options: PipelineOptions = {}) =>
     const pricing = yield* Pricing.Pricing
     const sessions = new LruMap<string, SessionState>(options.maxSessions ?? 10_000)
     const sessionOf = (id: string): SessionState =>
-      sessions.getOrCreate(id, () => ({ previousSharedPositions: undefined, lastSharedFingerprint: undefined }))
+      sessions.getOrCreate(id, () => ({ previousSharedPositions: undefined, lastSharedFingerprint: undefined, lastSharedTtl: undefined }))
 
     const recordPruned = (newlyPruned: Readonly<Record<string, number>>) => {
       const entries = Object.entries(newlyPruned)
@@ -175,7 +177,9 @@ export const make = (options: PipelineOptions = {}) =>
               conversationId: input.sessionId,
               request: input.conversation,
               cold,
-              expectedRemainingRequests: input.expectedRemainingRequests
+              expectedRemainingRequests: input.expectedRemainingRequests,
+              multipliers: pricing.multipliers(input.conversation.model),
+              rewriteTtl: session.lastSharedTtl
             })
           ),
           Effect.tap((pruned) => recordPruned(pruned.newlyPruned)),
@@ -200,6 +204,7 @@ export const make = (options: PipelineOptions = {}) =>
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
+                session.lastSharedTtl = sharedPlan.shared?.ttl
                 return {
                   responses: result.responses,
                   requests: plans.map((p) => p.request),

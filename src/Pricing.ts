@@ -23,7 +23,9 @@ import type { Usage } from "./Response.js"
 export const PRICES_READ_ON = "2026-11-26"
 
 /**
- * Multipliers of the base input price.
+ * The default multipliers of the base input price (Anthropic's, for every model priced here): a 5m
+ * write 1.25×, a 1h write 2×, a read 0.1×. A model may carry its own in its price row
+ * (`multipliers`), as newer ones price reads differently.
  *
  * @since 0.1.0
  * @category constants
@@ -39,13 +41,34 @@ export const Multipliers = {
  * @since 0.1.0
  * @category schemas
  */
+export const CacheMultipliers = Schema.Struct({
+  write5m: Schema.Number.pipe(Schema.nonNegative()),
+  write1h: Schema.Number.pipe(Schema.nonNegative()),
+  read: Schema.Number.pipe(Schema.nonNegative())
+})
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CacheMultipliers = typeof CacheMultipliers.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
 export const ModelPrice = Schema.Struct({
   /** USD per million input tokens */
   input: Schema.Number.pipe(Schema.nonNegative()),
   /** USD per million output tokens */
   output: Schema.Number.pipe(Schema.nonNegative()),
   /** minimum cacheable prefix, in tokens */
-  minCacheableTokens: Schema.Int.pipe(Schema.positive())
+  minCacheableTokens: Schema.Int.pipe(Schema.positive()),
+  /** the cache multipliers of this model (default {@link Multipliers}) */
+  multipliers: Schema.optional(CacheMultipliers),
+  /** the most `max_tokens` the model accepts (unchecked when absent) */
+  maxOutputTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** prompt + `max_tokens`, in tokens, the model accepts (unchecked when absent) */
+  contextWindow: Schema.optional(Schema.Int.pipe(Schema.positive()))
 })
 /**
  * @since 0.1.0
@@ -64,9 +87,14 @@ export const PriceTable = Schema.Record({ key: Schema.String, value: ModelPrice 
  */
 export type PriceTable = typeof PriceTable.Type
 
-const opus45: ModelPrice = { input: 5, output: 25, minCacheableTokens: 4096 }
-const opus4: ModelPrice = { input: 15, output: 75, minCacheableTokens: 1024 }
-const sonnet: ModelPrice = { input: 3, output: 15, minCacheableTokens: 1024 }
+// Output limits and context windows (read 2026-11-26): 128,000 output tokens for Opus 4.6 / 4.7 and
+// Sonnet 4.6, 64,000 for the other 4.5-era and Sonnet 4 / 3.7 models, 32,000 for Opus 4 / 4.1, 8,192
+// for Haiku 3.5, 4,096 for Haiku 3 (docs/metrics.md cites the sources); a 1M-token window for Opus
+// 4.6 / 4.7 and Sonnet 4.6, 200k for the others. Checked before sending (PromptValidation).
+const opus45: ModelPrice = { input: 5, output: 25, minCacheableTokens: 4096, maxOutputTokens: 64_000, contextWindow: 200_000 }
+const opus46: ModelPrice = { ...opus45, maxOutputTokens: 128_000, contextWindow: 1_000_000 }
+const opus4: ModelPrice = { input: 15, output: 75, minCacheableTokens: 1024, maxOutputTokens: 32_000, contextWindow: 200_000 }
+const sonnet: ModelPrice = { input: 3, output: 15, minCacheableTokens: 1024, maxOutputTokens: 64_000, contextWindow: 200_000 }
 
 /**
  * The built-in table, keyed by model id without its date suffix.
@@ -75,20 +103,20 @@ const sonnet: ModelPrice = { input: 3, output: 15, minCacheableTokens: 1024 }
  * @category constants
  */
 export const defaultTable: PriceTable = {
-  "claude-opus-4-7": opus45,
-  "claude-opus-4-6": opus45,
+  "claude-opus-4-7": opus46,
+  "claude-opus-4-6": opus46,
   "claude-opus-4-5": opus45,
   "claude-opus-4-1": opus4,
   "claude-opus-4-0": opus4,
   "claude-opus-4": opus4,
-  "claude-sonnet-4-6": { ...sonnet, minCacheableTokens: 2048 },
+  "claude-sonnet-4-6": { ...sonnet, minCacheableTokens: 2048, maxOutputTokens: 128_000, contextWindow: 1_000_000 },
   "claude-sonnet-4-5": sonnet,
   "claude-sonnet-4-0": sonnet,
   "claude-sonnet-4": sonnet,
   "claude-3-7-sonnet": sonnet,
-  "claude-haiku-4-5": { input: 1, output: 5, minCacheableTokens: 4096 },
-  "claude-3-5-haiku": { input: 0.8, output: 4, minCacheableTokens: 2048 },
-  "claude-3-haiku": { input: 0.25, output: 1.25, minCacheableTokens: 2048 }
+  "claude-haiku-4-5": { input: 1, output: 5, minCacheableTokens: 4096, maxOutputTokens: 64_000, contextWindow: 200_000 },
+  "claude-3-5-haiku": { input: 0.8, output: 4, minCacheableTokens: 2048, maxOutputTokens: 8_192, contextWindow: 200_000 },
+  "claude-3-haiku": { input: 0.25, output: 1.25, minCacheableTokens: 2048, maxOutputTokens: 4_096, contextWindow: 200_000 }
 }
 
 /**
@@ -113,13 +141,31 @@ export const lookup = (table: PriceTable, model: string): Option.Option<ModelPri
  * @since 0.1.0
  * @category cost
  */
-export const costMicros = (usage: Usage, price: ModelPrice): number =>
-  price.input * (
+export const costMicros = (usage: Usage, price: ModelPrice): number => {
+  const m = multipliersOf(price)
+  return price.input * (
     usage.input * Multipliers.input +
-    usage.cacheCreation5m * Multipliers.write5m +
-    usage.cacheCreation1h * Multipliers.write1h +
-    usage.cacheRead * Multipliers.read
+    usage.cacheCreation5m * m.write5m +
+    usage.cacheCreation1h * m.write1h +
+    usage.cacheRead * m.read
   ) + price.output * usage.output
+}
+
+/**
+ * The model's cache multipliers: its own, or the defaults.
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const multipliersOf = (price: ModelPrice): CacheMultipliers => price.multipliers ?? Multipliers
+
+/**
+ * The multiplier of a write at `ttl`.
+ *
+ * @since 0.1.0
+ * @category cost
+ */
+export const writeMultiplier = (m: CacheMultipliers, ttl: "5m" | "1h"): number => (ttl === "1h" ? m.write1h : m.write5m)
 
 /**
  * What the same call would cost with no caching at all: every prompt token at the base input price.
@@ -166,6 +212,8 @@ export interface PricingService {
    * places no breakpoint below it, the warmer establishes nothing below it).
    */
   readonly minCacheableTokens: (model: string) => number
+  /** the model's cache multipliers (the defaults for a model missing from the table) */
+  readonly multipliers: (model: string) => CacheMultipliers
 }
 
 /**
@@ -193,7 +241,8 @@ export const make = (overrides: PriceTable = {}, options: PricingOptions = {}): 
   return {
     table,
     lookup: (model) => lookup(table, model),
-    minCacheableTokens: (model) => (table[model] ?? table[canonicalModel(model)])?.minCacheableTokens ?? fallback
+    minCacheableTokens: (model) => (table[model] ?? table[canonicalModel(model)])?.minCacheableTokens ?? fallback,
+    multipliers: (model) => (table[model] ?? table[canonicalModel(model)])?.multipliers ?? Multipliers
   }
 }
 

@@ -35,7 +35,12 @@ export class InvalidPrompt extends Schema.TaggedError<InvalidPrompt>("effect-pro
       "ttl_order",
       "breakpoint_on_invalid_block",
       "max_tokens_zero",
-      "invalid_shape"
+      "invalid_shape",
+      "duplicate_tool_use_id",
+      "unknown_field",
+      "max_tokens_over_limit",
+      "context_window_exceeded",
+      "client_refused"
     ),
     path: Schema.String,
     detail: Schema.String,

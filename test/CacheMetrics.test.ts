@@ -44,6 +44,14 @@ describe("Pricing", () => {
     expect(Pricing.noCacheCostMicros(usage, Pricing.defaultTable["claude-sonnet-4-5"]!)).toBe(3 * 16_000 + 15 * 500)
   })
 
+  it("a model's own multipliers price its cache reads and writes; the default table keeps 1.25 / 2 / 0.1", () => {
+    const price: Pricing.ModelPrice = { input: 10, output: 0, minCacheableTokens: 1024, multipliers: { write5m: 1.25, write1h: 2, read: 0.05 } }
+    const reads = { input: 0, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 1_000_000, output: 0 }
+    expect(Pricing.microsToUsd(Pricing.costMicros(reads, price))).toBeCloseTo(0.5, 9)
+    expect(Pricing.make({ "claude-cheap-reads": price }).multipliers("claude-cheap-reads").read).toBe(0.05)
+    expect(Pricing.make().multipliers("claude-sonnet-4-5")).toEqual({ write5m: 1.25, write1h: 2, read: 0.1, input: 1 })
+  })
+
   it("minimum cacheable lengths follow the documented table", () => {
     const min = (m: string) => Pricing.defaultTable[m]!.minCacheableTokens
     expect(min("claude-opus-4-5")).toBe(4096)
@@ -162,6 +170,58 @@ describe("CacheMetrics", () => {
       expect(text).toContain("# TYPE epc_latency_ms histogram")
       expect(text).toMatch(/epc_latency_ms_bucket\{call="warm",le="100"\} \d+/)
       expect(text).not.toMatch(/msg_|req_|[0-9a-f]{64}/)
+    }).pipe(Effect.provide(metricsLayer())))
+})
+
+describe("Prometheus values, exactly", () => {
+  /** the value of one series in the exposition text, or undefined when it is absent */
+  const valueOf = (text: string, series: string): number | undefined => {
+    const line = text.split("\n").find((l) => l.startsWith(`${series} `))
+    return line === undefined ? undefined : Number(line.slice(series.length + 1))
+  }
+
+  it.effect("a known sequence of calls gives known counters: each token kind, the 5m/1h split and the cost", () =>
+    Effect.gen(function*() {
+      // a model of its own, so the process-wide counters of this test start at zero
+      const model = `claude-prom-test-${Math.random().toString(36).slice(2, 8)}`
+      const m = yield* CacheMetrics.CacheMetrics.pipe(
+        Effect.provide(metricsLayer({ [model]: { input: 3, output: 15, minCacheableTokens: 1024 } }))
+      )
+      yield* m.recordCall({ call: "warm", model, usage: { input: 1, cacheCreation5m: 2000, cacheCreation1h: 0, cacheRead: 0, output: 0 }, latencyMs: 10 })
+      yield* m.recordCall({ call: "request", model, usage: { input: 7, cacheCreation5m: 0, cacheCreation1h: 300, cacheRead: 2000, output: 50 }, latencyMs: 10 })
+      yield* m.recordCall({ call: "request", model, usage: { input: 9, cacheCreation5m: 40, cacheCreation1h: 0, cacheRead: 2000, output: 60 }, latencyMs: 10 })
+      const text = yield* CacheMetrics.prometheus
+      const series = (name: string, call: string, kind?: string) =>
+        valueOf(text, `${name}{call="${call}",${kind === undefined ? "" : `kind="${kind}",`}model="${model}"}`)
+      expect(series("epc_calls_total", "warm")).toBe(1)
+      expect(series("epc_calls_total", "request")).toBe(2)
+      expect(series("epc_cache_hits_total", "request")).toBe(2)
+      expect(series("epc_cache_misses_total", "warm")).toBe(1)
+      expect(series("epc_tokens_total", "warm", "cache_write_5m")).toBe(2000)
+      expect(series("epc_tokens_total", "warm", "cache_write_1h")).toBeUndefined()
+      expect(series("epc_tokens_total", "request", "cache_write_1h")).toBe(300)
+      expect(series("epc_tokens_total", "request", "cache_write_5m")).toBe(40)
+      expect(series("epc_tokens_total", "request", "cache_read")).toBe(4000)
+      expect(series("epc_tokens_total", "request", "input")).toBe(16)
+      expect(series("epc_tokens_total", "request", "output")).toBe(110)
+      // hand-computed µUSD: warm 3 × (1 + 2000 × 1.25) = 7,503; requests 3 × (16 + 300 × 2 + 40 × 1.25 + 4000 × 0.1) + 15 × 110 = 4,848
+      expect(series("epc_cost_microdollars_total", "warm")).toBeCloseTo(7_503, 6)
+      expect(series("epc_cost_microdollars_total", "request")).toBeCloseTo(4_848, 6)
+    }))
+
+  it.effect("the time-to-first-byte histogram counts streamed calls only; latency counts every call", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      const counts = Effect.map(CacheMetrics.prometheus, (text) => ({
+        begun: valueOf(text, `epc_time_to_response_begun_ms_count{call="request"}`) ?? 0,
+        latency: valueOf(text, `epc_latency_ms_count{call="request"}`) ?? 0
+      }))
+      const before = yield* counts
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-4-5", usage, latencyMs: 900 })
+      const afterJson = yield* counts
+      expect(afterJson).toEqual({ begun: before.begun, latency: before.latency + 1 })
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-4-5", usage, latencyMs: 900, timeToBegunMs: 300 })
+      expect(yield* counts).toEqual({ begun: before.begun + 1, latency: before.latency + 2 })
     }).pipe(Effect.provide(metricsLayer())))
 })
 

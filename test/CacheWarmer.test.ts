@@ -277,6 +277,22 @@ describe("CacheWarmer", () => {
       expect(requests.slice(2).every((c) => (c.usage?.cacheRead ?? 0) > 0)).toBe(true)
     }).pipe(Effect.provide(warmerLayer({ policy: "auto", keepAlive: { maxIdleRefreshes: 2 } }))), 60_000)
 
+  it.effect("keep-alive prices the miss it prevents at the entry's TTL: a 1h entry is kept alive longer after traffic stops", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const oneHour = (text: string) => ({
+        ...sharedPrefixRequest(5000, text, { ttl: "1h" })
+      })
+      yield* runFor(warmer.fanOut({ shared: { ...oneHour("warm"), max_tokens: 0 }, requests: [oneHour("q1"), oneHour("q2")] }), "30 seconds")
+      // silence: a refresh is sent while p = 1 − exp(−TTL / gap) > read / (write − read). For a 1h
+      // entry that is 0.1 / 1.9 (gap < ~18.5 TTLs); priced as a 5m write, 0.1 / 1.15 (gap < ~11 TTLs).
+      for (let i = 0; i < 30 * 12; i++) yield* TestClock.adjust("5 minutes")
+      const refreshes = (yield* calls).filter((c) => c.maxTokens === 0).length
+      expect(refreshes).toBeGreaterThanOrEqual(17)
+      expect(refreshes).toBeLessThanOrEqual(19)
+      expect((yield* warmer.state).keepAlives).toBe(0)
+    }).pipe(Effect.provide(warmerLayer({ policy: "auto", keepAlive: { maxIdleRefreshes: 100 } }))), 60_000)
+
   it.effect("property: writes per prefix per TTL window ≤ 1 under random interleavings", () =>
     Effect.promise(() =>
       fc.assert(

@@ -156,6 +156,26 @@ describe("ContextPruner decisions", () => {
       expect(cold.decision).toMatchObject({ _tag: "Applied", reason: "cold" })
     }))
 
+  it.effect("price model: the rewrite is priced at the TTL it is written at (a 1h cache costs 2× to rewrite)", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
+      const probe = (yield* run(r, {}, { cold: false, expectedRemainingRequests: 1 })).decision as { tokensFreed: number; rewriteTokens: number }
+      // enough remaining requests to pay for a 5m rewrite (×1.15 net), not for a 1h one (×1.9 net)
+      const n = Math.floor((probe.rewriteTokens * 1.15) / (probe.tokensFreed * 0.1)) + 1
+      expect(probe.tokensFreed * 0.1 * n).toBeLessThanOrEqual(probe.rewriteTokens * 1.9)
+      const fiveMinutes = yield* run(r, {}, { cold: false, expectedRemainingRequests: n, rewriteTtl: "5m" })
+      expect(fiveMinutes.decision).toMatchObject({ _tag: "Applied", reason: "pays" })
+      const oneHour = yield* run(r, {}, { cold: false, expectedRemainingRequests: n, rewriteTtl: "1h" })
+      expect(oneHour.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+      // and with a model whose reads cost half as much, the same round no longer pays at 5m either
+      const cheapReads = yield* run(r, {}, {
+        cold: false,
+        expectedRemainingRequests: n,
+        multipliers: { write5m: 1.25, write1h: 2, read: 0.05 }
+      })
+      expect(cheapReads.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+    }))
+
   it.effect("monotone: once pruned, pruned with the same placeholder on every later turn", () =>
     Effect.gen(function*() {
       const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })

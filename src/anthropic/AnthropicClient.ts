@@ -18,7 +18,8 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { ProviderError } from "../ProviderError.js"
-import { AuthenticationError, ConnectionError, fromStatus, Timeout } from "../ProviderError.js"
+import { redact } from "../internal/text.js"
+import { AuthenticationError, ConnectionError, fromStatus, InvalidPrompt, Timeout } from "../ProviderError.js"
 import type { ApiUsage } from "../Response.js"
 
 /**
@@ -124,12 +125,17 @@ const parseRetryAfter = (headers: Headers | undefined): number | undefined => {
 }
 
 /**
- * Maps anything the SDK (or the fetch under it) throws to a typed error.
+ * Maps anything the SDK (or the fetch under it) throws to a typed error. Every text that comes from
+ * outside (a server's error message, a connection failure) has `secrets`, credential header values and
+ * key-shaped strings removed: a proxy or server that echoes request headers cannot make the key reach
+ * an error message, a log line or a report. A refusal of the SDK's own, before anything was sent (a
+ * request it would not send without streaming, say), is an `InvalidPrompt`: no retry can fix it.
  *
  * @since 0.1.0
  * @category errors
  */
-export const mapError = (u: unknown): ProviderError => {
+export const mapError = (u: unknown, secrets: ReadonlyArray<string> = []): ProviderError => {
+  const clean = (text: string) => redact(text, secrets)
   if (u instanceof Anthropic.APIConnectionTimeoutError) {
     return new Timeout({ detail: "the request timed out before a response arrived" })
   }
@@ -139,7 +145,7 @@ export const mapError = (u: unknown): ProviderError => {
   if (u instanceof Anthropic.APIConnectionError) {
     const cause = (u as { cause?: unknown }).cause
     return new ConnectionError({
-      detail: cause instanceof Error ? `${u.message}: ${cause.message}` : u.message
+      detail: clean(cause instanceof Error ? `${u.message}: ${cause.message}` : u.message)
     })
   }
   if (u instanceof Anthropic.APIError) {
@@ -150,13 +156,16 @@ export const mapError = (u: unknown): ProviderError => {
       status: u.status,
       // an `error` event inside an SSE stream comes with no status: its type says what it is
       type: type ?? undefined,
-      detail: body?.error?.message ?? u.apiMessage ?? u.message,
+      detail: clean(body?.error?.message ?? u.apiMessage ?? u.message),
       requestId: requestId ?? undefined,
       retryAfterMs: parseRetryAfter(u.headers)
     })
   }
+  if (u instanceof Anthropic.AnthropicError) {
+    return new InvalidPrompt({ rule: "client_refused", path: "", detail: `the SDK refused to send it: ${clean(u.message)}` })
+  }
   const message = u instanceof Error ? u.message : String(u)
-  return new ConnectionError({ detail: message })
+  return new ConnectionError({ detail: clean(message) })
 }
 
 const requestIdOf = (id: string | null | undefined): string | undefined => (id ? id : undefined)
@@ -176,6 +185,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
         new AuthenticationError({ detail: "no API key: set ANTHROPIC_API_KEY or pass apiKey to AnthropicProvider.layer" })
       )
     }
+    const secrets = [key]
     // The key goes in `x-api-key`, the API's documented header; null credentials keep the SDK from
     // reading the environment or adding a second (Bearer) copy of the key.
     const sdk = new Anthropic({
@@ -194,7 +204,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
             data: MessageData
             request_id: string | null | undefined
           }>,
-        catch: mapError
+        catch: (u) => mapError(u, secrets)
       }).pipe(Effect.map(({ data, request_id }) => ({ data, requestId: requestIdOf(request_id) })))
 
     const streamMessage: AnthropicClientService["streamMessage"] = (body) =>
@@ -205,13 +215,13 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
           try: () =>
             sdk.messages.create({ ...body, stream: true } as never, { signal: controller.signal })
               .withResponse() as unknown as Promise<{ data: AsyncIterable<SdkEvent>; request_id: string | null | undefined }>,
-          catch: mapError
+          catch: (u) => mapError(u, secrets)
         })
         // pulled by hand, not with Stream.fromAsyncIterable: that one ends with iterator.return(), which
         // an async generator queues behind a pending next() — a stalled body would never finish. Here
         // the scope's abort makes the pending next() reject instead.
         const iterator = events[Symbol.asyncIterator]()
-        const next = Effect.tryPromise({ try: () => iterator.next(), catch: mapError }).pipe(
+        const next = Effect.tryPromise({ try: () => iterator.next(), catch: (u) => mapError(u, secrets) }).pipe(
           Effect.map((r) => (r.done === true ? Option.none<SdkEvent>() : Option.some(r.value)))
         )
         return { next, requestId: requestIdOf(request_id) }
@@ -220,7 +230,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
     const countTokens: AnthropicClientService["countTokens"] = (body) =>
       Effect.tryPromise({
         try: (signal) => sdk.messages.countTokens(body as never, { signal }),
-        catch: mapError
+        catch: (u) => mapError(u, secrets)
       }).pipe(Effect.map((r) => r.input_tokens))
 
     return Effect.succeed(AnthropicClient.of({ sdk, options, createMessage, streamMessage, countTokens }))

@@ -51,8 +51,8 @@ export class Oracle {
     let units = 0
     for (const e of this.blocks.values()) {
       if (e.uses >= 2 && e.cacheable) {
-        const write = e.ttl === "1h" ? Pricing.Multipliers.write1h : Pricing.Multipliers.write5m
-        units += e.tokens * (write + (e.uses - 1) * Pricing.Multipliers.read)
+        const m = Pricing.multipliersOf(this.price)
+        units += e.tokens * (Pricing.writeMultiplier(m, e.ttl) + (e.uses - 1) * m.read)
       } else {
         units += e.tokens * e.uses * Pricing.Multipliers.input
       }

@@ -17,6 +17,15 @@ import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as VirtualTime from "../simulator/VirtualTime.js"
 import * as Workload from "../bench/Workload.js"
 
+/** an integer flag that must lie in [min, max]: outside, one line naming the flag and the range */
+const integerIn = (name: string, min: number, max: number) =>
+  Options.integer(name).pipe(
+    Options.filterMap(
+      (n) => (n >= min && n <= max ? Option.some(n) : Option.none()),
+      `--${name} must be an integer from ${min.toLocaleString("en-US")} to ${max.toLocaleString("en-US")}`
+    )
+  )
+
 const workload = Options.text("workload").pipe(
   Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")}`),
   Options.withDefault("agent-session")
@@ -34,7 +43,7 @@ const json = Options.boolean("json").pipe(Options.withDescription("one JSON docu
 const keepAlive = Options.boolean("keep-alive").pipe(
   Options.withDescription("refresh prefixes with steady traffic before their TTL ends (auto only)")
 )
-const metricsPort = Options.integer("metrics-port").pipe(
+const metricsPort = integerIn("metrics-port", 0, 65_535).pipe(
   Options.withDescription("serve Prometheus metrics on 127.0.0.1:PORT/metrics while running"),
   Options.optional
 )
@@ -77,7 +86,7 @@ const benchOptions = {
   keepAlive: keepAlive.pipe(Options.withDescription("also run auto with keep-alive")),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
   pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation")),
-  replicas: Options.integer("replicas").pipe(
+  replicas: integerIn("replicas", 1, 64).pipe(
     Options.withDescription("also split the workload over N replicas: N in-memory registries vs one shared Redis (REDIS_URL)"),
     Options.optional
   )
@@ -90,7 +99,7 @@ const bench = Command.make("bench", benchOptions, (o) => BenchCommand.handle(o))
 const serve = Command.make(
   "serve",
   {
-    port: Options.integer("port").pipe(Options.withDefault(8787)),
+    port: integerIn("port", 0, 65_535).pipe(Options.withDefault(8787)),
     host: Options.text("host").pipe(Options.withDefault("127.0.0.1")),
     faults: Options.text("faults").pipe(
       Options.withDescription("e.g. overloaded=0.2,rate-limited=0.1,server-error=0.05,reset=0.03,timeout=0.02,seed=7"),
@@ -105,7 +114,7 @@ const serve = Command.make(
 const soak = Command.make(
   "soak",
   {
-    requests: Options.integer("requests").pipe(
+    requests: integerIn("requests", 1, 1_000_000).pipe(
       Options.withDescription("about how many requests per transport (sessions × turns × 5)"),
       Options.withDefault(10_000)
     ),

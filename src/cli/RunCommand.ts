@@ -35,6 +35,26 @@ export interface Args {
 }
 
 /**
+ * Flags that mean something under `--warming auto` only: given with another policy, they would be
+ * ignored in silence.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const checkFlags = (cmd: Pick<Args, "warming" | "method" | "keepAlive">): Effect.Effect<void, UsageError> => {
+  if (cmd.warming === "auto") return Effect.void
+  if (cmd.keepAlive) {
+    return Effect.fail(new UsageError({ detail: `--keep-alive works with --warming auto only (got --warming ${cmd.warming})` }))
+  }
+  if (cmd.method !== undefined) {
+    return Effect.fail(
+      new UsageError({ detail: `--method chooses how --warming auto establishes a prefix; it does nothing with --warming ${cmd.warming}` })
+    )
+  }
+  return Effect.void
+}
+
+/**
  * `run`: one configuration, a report on stdout.
  *
  * @since 0.1.0
@@ -42,6 +62,7 @@ export interface Args {
  */
 export const handle = (cmd: Args) =>
   Effect.gen(function*() {
+    yield* checkFlags(cmd)
     const prices = yield* loadPrices(cmd.prices)
     const workload = yield* loadWorkload(cmd.workload, cmd.model, prices)
     if (Option.isSome(cmd.metricsPort)) {

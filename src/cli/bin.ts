@@ -1,14 +1,23 @@
 #!/usr/bin/env node
 /**
- * The program's entry: parse arguments, run, and exit with a one-line reason on failure.
+ * The program's entry: parse arguments, run, and exit with a one-line reason on failure. Standard
+ * output carries the report alone: logs and diagnostics go to standard error, with any secret the
+ * environment holds removed.
  */
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import { cli } from "./Cli.js"
+import { oneLine } from "./Output.js"
+
+/** Effect's log lines on stderr (the default pretty logger writes info and warnings to stdout) */
+const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: "auto" }))
 
 const main = cli(process.argv).pipe(
   Effect.catchAllCause((cause) =>
@@ -17,20 +26,21 @@ const main = cli(process.argv).pipe(
       : Effect.gen(function*() {
         const failure = Cause.failureOption(cause)
         const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-        // @effect/cli has already printed usage errors with the help text
-        if (!(typeof error === "object" && error !== null && "_tag" in error && String(error._tag).startsWith("ValidationError"))) {
+        // @effect/cli has already printed its own message, with the help text where it applies
+        if (!ValidationError.isValidationError(error)) {
           const message = error instanceof Error ? error.message : String(error)
-          yield* Console.error(`error: ${message.split("\n")[0]}`)
+          yield* Console.error(`error: ${oneLine(message)}`)
         }
         process.exitCode = 1
       })
   ),
-  Effect.provide(NodeContext.layer)
+  Effect.provide(Layer.merge(NodeContext.layer, StderrLogger))
 )
 
 NodeRuntime.runMain(main, {
   disableErrorReporting: true,
-  // Ctrl-C: the run prints its partial report on interruption; the exit code says it did not finish
+  disablePrettyLogger: true,
+  // Ctrl-C or SIGTERM: the run prints its partial report on interruption; the exit code says it did not finish
   teardown: (exit, onExit) =>
     onExit(
       Exit.isFailure(exit)

@@ -21,14 +21,16 @@ export interface KeepAliveSettings {
   readonly leadMs: number
   /** refreshes in a row with no request in between */
   readonly maxIdleRefreshes: number
-  /** refresh pays when the chance of another request within the TTL exceeds this */
-  readonly breakEven: number
 }
 
 /** @internal */
 export interface KeepAlive<W> {
-  /** a request over `warm`'s prefix, keyed by its last cacheable breakpoint, has just been sent */
-  readonly track: (key: string, ttlMs: number, warm: W) => Effect.Effect<void>
+  /**
+   * a request over `warm`'s prefix, keyed by its last cacheable breakpoint, has just been sent; a
+   * refresh pays when the chance of another request within the TTL exceeds `breakEven` (the read
+   * price over the write price less a read, at the entry's TTL and the model's multipliers)
+   */
+  readonly track: (key: string, ttlMs: number, breakEven: number, warm: W) => Effect.Effect<void>
   /** prefixes being kept alive */
   readonly size: () => number
 }
@@ -39,6 +41,7 @@ interface State<W> {
   running: boolean
   warm: W
   ttlMs: number
+  breakEven: number
 }
 
 /**
@@ -76,7 +79,7 @@ export const make = <W>(
           }
           const gap = Math.max(meanGap, now - last, 1)
           const p = 1 - Math.exp(-state.ttlMs / gap)
-          if (p <= settings.breakEven || state.idleRefreshes >= settings.maxIdleRefreshes) return
+          if (p <= state.breakEven || state.idleRefreshes >= settings.maxIdleRefreshes) return
           state.idleRefreshes++
           if (!(yield* refresh(state.warm))) return
         }
@@ -85,10 +88,10 @@ export const make = <W>(
         states.delete(key)
       })))
 
-    const track = (key: string, ttlMs: number, warm: W): Effect.Effect<void> =>
+    const track = (key: string, ttlMs: number, breakEven: number, warm: W): Effect.Effect<void> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const state: State<W> = states.get(key) ?? { arrivals: [], idleRefreshes: 0, running: false, warm, ttlMs }
+        const state: State<W> = states.get(key) ?? { arrivals: [], idleRefreshes: 0, running: false, warm, ttlMs, breakEven }
         state.arrivals.push(now)
         if (state.arrivals.length > 8) state.arrivals.shift()
         state.idleRefreshes = 0
