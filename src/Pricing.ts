@@ -184,6 +184,21 @@ export const noCacheCostMicros = (usage: Usage, price: ModelPrice): number =>
 export const microsToUsd = (micros: number): number => micros / 1_000_000
 
 /**
+ * The model's limits from its price row, for `PromptValidation` (none for a model missing from the
+ * table: the API will say).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const limitsOf = (
+  table: PriceTable,
+  model: string
+): { readonly maxOutputTokens?: number | undefined; readonly contextWindow?: number | undefined } => {
+  const price = table[model] ?? table[canonicalModel(model)]
+  return price === undefined ? {} : { maxOutputTokens: price.maxOutputTokens, contextWindow: price.contextWindow }
+}
+
+/**
  * The message that tells a user how to price an unknown model.
  *
  * @since 0.1.0

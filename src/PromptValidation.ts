@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import { breakpoints, positions } from "./Prefix.js"
+import { breakpoints, positions, totalTokens } from "./Prefix.js"
 import type { MessagesRequest } from "./Prompt.js"
 import { cacheControlOf, contentBlocks, forcedToolChoice, systemBlocks, thinkingEnabled } from "./Prompt.js"
 import { InvalidPrompt } from "./ProviderError.js"
@@ -19,13 +19,112 @@ import { InvalidPrompt } from "./ProviderError.js"
 export const MAX_BREAKPOINTS = 4
 
 /**
+ * What a model accepts, from its price row (`Pricing.ModelPrice`); a limit left out is not checked.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelLimits {
+  readonly maxOutputTokens?: number | undefined
+  readonly contextWindow?: number | undefined
+}
+
+type FieldCheck = (value: unknown) => string | undefined
+
+const isObject = (u: unknown): boolean => typeof u === "object" && u !== null && !Array.isArray(u)
+const numberIn = (min: number, max: number): FieldCheck => (u) =>
+  typeof u === "number" && Number.isFinite(u) && u >= min && u <= max ? undefined : `a number from ${min} to ${max}`
+const check = (ok: (u: unknown) => boolean, expected: string): FieldCheck => (u) => (ok(u) ? undefined : expected)
+const anything: FieldCheck = () => undefined
+
+/**
+ * The top-level fields the Messages API accepts (read 2026-11-26 from the API reference and the
+ * SDK's `MessageCreateParams`), each with the type it takes; any other field is refused by the API
+ * ("Extra inputs are not permitted") and so refused here before sending.
+ */
+const FIELDS: Readonly<Record<string, FieldCheck>> = {
+  model: check((u) => typeof u === "string" && u.length > 0, "a non-empty string"),
+  max_tokens: check((u) => Number.isSafeInteger(u) && (u as number) >= 0, "a non-negative integer"),
+  messages: check(Array.isArray, "an array"),
+  system: check((u) => typeof u === "string" || Array.isArray(u), "a string or an array of text blocks"),
+  tools: check(Array.isArray, "an array"),
+  tool_choice: check(isObject, "an object"),
+  thinking: check(isObject, "an object"),
+  cache_control: check(isObject, "an object"),
+  stream: check((u) => typeof u === "boolean", "a boolean"),
+  temperature: numberIn(0, 1),
+  top_p: numberIn(0, 1),
+  top_k: check((u) => Number.isSafeInteger(u) && (u as number) >= 0, "a non-negative integer"),
+  stop_sequences: check((u) => Array.isArray(u) && u.every((s) => typeof s === "string"), "an array of strings"),
+  metadata: check(isObject, "an object"),
+  service_tier: check((u) => typeof u === "string", "a string"),
+  container: anything,
+  mcp_servers: check(Array.isArray, "an array"),
+  context_management: check(isObject, "an object"),
+  output_format: check(isObject, "an object"),
+  output_config: check(isObject, "an object"),
+  diagnostics: check(isObject, "an object"),
+  inference_geo: check((u) => typeof u === "string", "a string")
+}
+
+/** fields the API does not take, and fields of the wrong type */
+const fieldViolations = (request: MessagesRequest): ReadonlyArray<InvalidPrompt> => {
+  const out: Array<InvalidPrompt> = []
+  for (const [field, value] of Object.entries(request)) {
+    if (value === undefined) continue
+    const expect = FIELDS[field]
+    if (expect === undefined) {
+      out.push(new InvalidPrompt({ rule: "unknown_field", path: field, detail: `${field}: Extra inputs are not permitted` }))
+      continue
+    }
+    const expected = expect(value)
+    if (expected !== undefined) {
+      out.push(new InvalidPrompt({ rule: "invalid_shape", path: field, detail: `${field}: must be ${expected}` }))
+    }
+  }
+  return out
+}
+
+/** `max_tokens` over the model's output limit; prompt + `max_tokens` over its context window */
+const limitViolations = (
+  request: MessagesRequest,
+  all: ReturnType<typeof positions>,
+  limits: ModelLimits
+): ReadonlyArray<InvalidPrompt> => {
+  const out: Array<InvalidPrompt> = []
+  if (limits.maxOutputTokens !== undefined && request.max_tokens > limits.maxOutputTokens) {
+    out.push(
+      new InvalidPrompt({
+        rule: "max_tokens_over_limit",
+        path: "max_tokens",
+        detail: `max_tokens: ${request.max_tokens} > ${limits.maxOutputTokens}, which is the maximum allowed number of output tokens for ${request.model}`
+      })
+    )
+  }
+  if (limits.contextWindow !== undefined) {
+    const prompt = totalTokens(all)
+    if (prompt + request.max_tokens > limits.contextWindow) {
+      out.push(
+        new InvalidPrompt({
+          rule: "context_window_exceeded",
+          path: "messages",
+          detail: `prompt is too long: about ${prompt} tokens (estimated) + max_tokens ${request.max_tokens} > ${limits.contextWindow}, the context window of ${request.model}`
+        })
+      )
+    }
+  }
+  return out
+}
+
+/**
  * Every violation, in the order the API would find them (an empty array means valid).
  *
  * @since 0.1.0
  * @category validation
  */
-export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPrompt> => {
-  const out: Array<InvalidPrompt> = []
+export const violations = (request: MessagesRequest, limits: ModelLimits = {}): ReadonlyArray<InvalidPrompt> => {
+  const out: Array<InvalidPrompt> = [...fieldViolations(request)]
+  if (out.length > 0) return out
   const messages = request.messages
 
   if (request.max_tokens === 0) {
@@ -84,6 +183,7 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
     }
   })
 
+  const toolUseIds = new Map<string, string>()
   messages.forEach((message, m) => {
     if (message.content.length === 0 && !(m === messages.length - 1 && message.role === "assistant")) {
       out.push(
@@ -143,6 +243,25 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
       }
     })
     if (message.role === "assistant") {
+      message.content.forEach((block, b) => {
+        if (block.type !== "tool_use") return
+        const id = (block as { id: string }).id
+        const first = toolUseIds.get(id)
+        if (first === undefined) {
+          toolUseIds.set(id, `messages.${m}.content.${b}`)
+          return
+        }
+        out.push(
+          new InvalidPrompt({
+            rule: "duplicate_tool_use_id",
+            path: `messages.${m}.content.${b}.id`,
+            messageIndex: m,
+            blockIndex: b,
+            id,
+            detail: `messages.${m}.content.${b}.id: \`tool_use\` ids must be unique; ${id} is also the id of ${first}`
+          })
+        )
+      })
       const ids = message.content.filter((b) => b.type === "tool_use").map((b) => (b as { id: string }).id)
       if (ids.length > 0) {
         const next = messages[m + 1]
@@ -212,6 +331,7 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
       break
     }
   }
+  out.push(...limitViolations(request, all, limits))
   return out
 }
 
@@ -221,8 +341,11 @@ export const violations = (request: MessagesRequest): ReadonlyArray<InvalidPromp
  * @since 0.1.0
  * @category validation
  */
-export const validatePrompt = (request: MessagesRequest): Effect.Effect<MessagesRequest, InvalidPrompt> =>
+export const validatePrompt = (
+  request: MessagesRequest,
+  limits: ModelLimits = {}
+): Effect.Effect<MessagesRequest, InvalidPrompt> =>
   Effect.suspend(() => {
-    const found = violations(request)
+    const found = violations(request, limits)
     return found.length === 0 ? Effect.succeed(request) : Effect.fail(found[0]!)
   })

@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import type { MessagesRequest } from "../src/Prompt.js"
 import { decodeRequest } from "../src/Prompt.js"
 import { validatePrompt, violations } from "../src/PromptValidation.js"
+import * as Pricing from "../src/Pricing.js"
 import { MODEL } from "./fixtures.js"
 
 const base = (messages: MessagesRequest["messages"], extra: Partial<MessagesRequest> = {}): MessagesRequest => ({
@@ -138,8 +139,68 @@ const cases: ReadonlyArray<{
     rule: "breakpoint_on_invalid_block",
     path: "messages.1.content.0.cache_control",
     text: "cannot be set on thinking blocks"
+  },
+  {
+    name: "two tool_use blocks with one id, in one assistant message",
+    request: base([
+      { role: "user", content: "x" },
+      {
+        role: "assistant",
+        content: [{ type: "tool_use", id: "toolu_1", name: "read", input: {} }, { type: "tool_use", id: "toolu_1", name: "read", input: {} }]
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "a" }] }
+    ]),
+    rule: "duplicate_tool_use_id",
+    path: "messages.1.content.1.id",
+    text: "toolu_1 is also the id of messages.1.content.0",
+    id: "toolu_1"
+  },
+  {
+    name: "a tool_use id used again in a later turn",
+    request: base([...toolTurn("toolu_7"), { role: "assistant", content: [{ type: "tool_use", id: "toolu_7", name: "read", input: {} }] }, {
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "toolu_7", content: "again" }]
+    }]),
+    rule: "duplicate_tool_use_id",
+    path: "messages.3.content.0.id",
+    text: "`tool_use` ids must be unique",
+    id: "toolu_7"
+  },
+  {
+    name: "a request field of the wrong type",
+    request: base([{ role: "user", content: "x" }], { temperature: "hot" } as unknown as Partial<MessagesRequest>),
+    rule: "invalid_shape",
+    path: "temperature",
+    text: "temperature: must be a number from 0 to 1"
+  },
+  {
+    name: "a request field the Messages API does not take",
+    request: base([{ role: "user", content: "x" }], { max_output: 5 } as unknown as Partial<MessagesRequest>),
+    rule: "unknown_field",
+    path: "max_output",
+    text: "Extra inputs are not permitted"
   }
 ]
+
+describe("model limits (from the price table)", () => {
+  const sonnet = Pricing.limitsOf(Pricing.defaultTable, "claude-sonnet-4-5-20250929")
+
+  it("max_tokens over the model's output limit", () => {
+    const found = violations(base([{ role: "user", content: "x" }], { model: "claude-sonnet-4-5", max_tokens: 2 ** 31 }), sonnet)
+    expect(found.map((v) => [v.rule, v.path])).toEqual([["max_tokens_over_limit", "max_tokens"], ["context_window_exceeded", "messages"]])
+    expect(found[0]!.message).toContain("2147483648 > 64000")
+    expect(violations(base([{ role: "user", content: "x" }], { max_tokens: 64_000 }), sonnet)).toEqual([])
+  })
+
+  it("a prompt over the context window (a 1.5M-token system prompt), with the estimate in the message", () => {
+    const huge = base([{ role: "user", content: "x" }], { system: "word ".repeat(1_200_000) })
+    const found = violations(huge, Pricing.limitsOf(Pricing.defaultTable, "claude-sonnet-4-6"))
+    expect(found.map((v) => v.rule)).toEqual(["context_window_exceeded"])
+    expect(found[0]!.message).toMatch(/about 150000\d tokens \(estimated\) \+ max_tokens 100 > 1000000/)
+    // a model missing from the table: nothing to check against, the API will say
+    expect(violations(huge, Pricing.limitsOf(Pricing.defaultTable, "claude-unknown"))).toEqual([])
+  })
+})
 
 describe("validatePrompt", () => {
   for (const c of cases) {

@@ -2,7 +2,8 @@
  * The real provider: the Anthropic Messages API through the official `@anthropic-ai/sdk`, as a
  * `LanguageModel` and a `TokenCounter` over one {@link AnthropicClient}.
  *
- * Requests are checked with `validatePrompt` before anything is sent. Interruption aborts the HTTP
+ * Requests are checked with `validatePrompt` before anything is sent, against the limits of the
+ * built-in price table (`max_tokens`, context window) for the models it knows. Interruption aborts the HTTP
  * request. The translations between the API's bodies and events and this library's `Response` and
  * `StreamEvent` are pure functions at module level.
  *
@@ -17,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
+import * as Pricing from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import { validatePrompt } from "../PromptValidation.js"
 import type { AuthenticationError, ProviderError } from "../ProviderError.js"
@@ -145,13 +147,13 @@ export const make: Effect.Effect<LanguageModelService, never, AnthropicClient.An
     // the API's structural rules are checked here, before anything is sent
     const create = (request: MessagesRequest): Effect.Effect<Response, ProviderError> =>
       Effect.zipRight(
-        validatePrompt(request),
+        validatePrompt(request, Pricing.limitsOf(Pricing.defaultTable, request.model)),
         Effect.map(client.createMessage(toBody(request)), ({ data, requestId }) => makeResponse(data, requestId))
       )
 
     const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        yield* validatePrompt({ ...request, stream: true })
+        yield* validatePrompt({ ...request, stream: true }, Pricing.limitsOf(Pricing.defaultTable, request.model))
         const { next, requestId } = yield* client.streamMessage(toBody(request))
         const translator = makeStreamTranslator(request.model, requestId)
         const pull = next.pipe(

@@ -112,7 +112,7 @@ export const check = (
       conversation = conversationAt(workload, 0, t, conversation)
       const prompts = promptsAt(workload, 0, t)
       for (let r = 0; r < prompts.length; r++) {
-        const found = violations(withPrompt(conversation, prompts[r]!))
+        const found = violations(withPrompt(conversation, prompts[r]!), Pricing.limitsOf(prices, workload.model))
         if (found.length > 0) {
           const v = found[0]!
           return Effect.fail(

@@ -227,9 +227,10 @@ export const make = (config: SimulatorConfig = {}) =>
         const n = ++counter
         const id = `msg_sim_${n.toString().padStart(6, "0")}`
         const requestId = `req_sim_${n.toString().padStart(6, "0")}`
-        const found = violations(request)
-        if (found.length > 0) return yield* Effect.fail(found[0]!)
         const price = lookup(models, request.model)
+        // the API's limits of the model (max_tokens, context window) are checked with its other rules
+        const found = violations(request, Option.match(price, { onNone: () => ({}), onSome: (p) => ({ maxOutputTokens: p.maxOutputTokens, contextWindow: p.contextWindow }) }))
+        if (found.length > 0) return yield* Effect.fail(found[0]!)
         if (Option.isNone(price)) {
           return yield* Effect.fail(new NotFound({ detail: `model: ${request.model}`, requestId }))
         }

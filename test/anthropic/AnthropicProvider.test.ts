@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import * as AnthropicClient from "../../src/anthropic/AnthropicClient.js"
 import * as AnthropicProvider from "../../src/anthropic/AnthropicProvider.js"
 import { LanguageModel, streamToResponse } from "../../src/LanguageModel.js"
+import { isRetryable } from "../../src/ProviderError.js"
 import type { MessagesRequest } from "../../src/Prompt.js"
 import * as RetryPolicy from "../../src/RetryPolicy.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
@@ -247,6 +248,19 @@ describe("AnthropicProvider over real HTTP", () => {
       // the key never appears in a rendered error, its JSON or a redacted config value
       const rendered = [String(error), JSON.stringify(error), String(Redacted.make(API_KEY))].join("\n")
       expect(rendered).not.toContain(API_KEY)
+    }).pipe(Effect.provide(stack())))
+
+  it.live("a request the SDK itself refuses (non-streaming, too long to wait for) is an InvalidPrompt, never sent, never retried", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const lm = yield* anthropicModel({ apiKey: API_KEY, baseURL: server.url })
+      // within the model's limit (64,000), but the SDK will not wait that long without streaming
+      const error = yield* Effect.flip(lm.create({ ...twoBreakpoints("long"), max_tokens: 50_000 }))
+      expect(error._tag).toBe("InvalidPrompt")
+      expect(error).toMatchObject({ rule: "client_refused" })
+      expect(error.message).toContain("the SDK refused to send it")
+      expect(isRetryable(error)).toBe(false)
+      expect(yield* server.received).toHaveLength(0)
     }).pipe(Effect.provide(stack())))
 
   it.live("count_tokens through the SDK", () =>
