@@ -151,18 +151,59 @@ export const read = (nameOrPath: string): Effect.Effect<Workload, WorkloadError>
     if (Option.isSome(found)) return found.value
     const fail = (reason: WorkloadError["reason"], detail: string) =>
       Effect.fail(new WorkloadError({ source: nameOrPath, reason, detail }))
-    const info = yield* Effect.either(Effect.tryPromise(() => stat(nameOrPath)))
-    if (Either.isLeft(info) || !info.right.isFile()) {
-      return yield* fail(
-        "not_found",
-        `no such file, and no built-in workload of that name (built-ins: ${builtinNames.join(", ")})`
-      )
+    const info = yield* Effect.either(Effect.tryPromise({ try: () => stat(nameOrPath), catch: errorCode }))
+    if (Either.isLeft(info)) {
+      return yield* info.left === "ENOENT" || info.left === "ENOTDIR"
+        ? fail("not_found", `no such file, and no built-in workload of that name (built-ins: ${builtinNames.join(", ")})`)
+        : fail("unreadable", `cannot read it (${describeCode(info.left)})`)
     }
+    if (info.right.isDirectory()) return yield* fail("not_a_file", "is a directory, not a workload file")
+    if (!info.right.isFile()) return yield* fail("not_a_file", "is not a regular file")
     if (info.right.size > MAX_FILE_BYTES) {
       return yield* fail("too_large", `the file is ${info.right.size} bytes; the limit is ${MAX_FILE_BYTES} bytes (8 MiB)`)
     }
-    const text = yield* Effect.orDie(Effect.tryPromise(() => readFile(nameOrPath, "utf8")))
+    const read = yield* Effect.either(Effect.tryPromise({ try: () => readFile(nameOrPath, "utf8"), catch: errorCode }))
+    if (Either.isLeft(read)) return yield* fail("unreadable", `cannot read it (${describeCode(read.left)})`)
+    // a UTF-8 byte order mark is not part of the JSON
+    const text = read.right.startsWith("\uFEFF") ? read.right.slice(1) : read.right
+    const depth = nestingDepth(text)
+    if (depth > MAX_NESTING) {
+      return yield* fail("too_deep", `JSON nested ${depth} levels deep; the limit is ${MAX_NESTING}`)
+    }
     const json = yield* Effect.try({ try: () => JSON.parse(text) as unknown, catch: (e) => e })
       .pipe(Effect.catchAll((e) => fail("not_json", `not JSON: ${e instanceof Error ? e.message : String(e)}`)))
     return yield* decode(nameOrPath, json)
   })
+
+/**
+ * Deepest JSON nesting accepted in a workload file (real workloads nest about 8 levels).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_NESTING = 256
+
+/** the deepest bracket nesting of a JSON text, outside strings: found without recursion */
+const nestingDepth = (text: string): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) {
+      depth++
+      if (depth > deepest) deepest = depth
+    } else if (c === 125 || c === 93) depth--
+  }
+  return deepest
+}
+
+const errorCode = (e: unknown): string =>
+  typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : "unknown error"
+
+const describeCode = (code: string): string =>
+  code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EISDIR" ? "is a directory" : code

@@ -6,7 +6,29 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { printable } from "../internal/text.js"
 import { Message, System, Tool } from "../Prompt.js"
+
+/**
+ * The bounds of a workload file, each named in the error that enforces it: enough for any workload
+ * this program is for, small enough that a typo cannot exhaust the machine (10,000 sessions run
+ * together take about 1 GB) or wait forever (an idle gap beyond a day means nothing to a cache that
+ * lives an hour at most). A model's own `max_tokens` limit is checked against the price table.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const LIMITS = {
+  sessions: 10_000,
+  turns: 1_000,
+  requestsPerTurn: 64,
+  idleSeconds: 86_400,
+  maxTokens: 1_000_000
+} as const
+
+const MaxTokens = Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(LIMITS.maxTokens, {
+  message: (issue) => `at most ${LIMITS.maxTokens.toLocaleString("en-US")} (the model's own limit is checked too), got ${String(issue.actual)}`
+}))
 
 /**
  * @since 0.1.0
@@ -14,7 +36,7 @@ import { Message, System, Tool } from "../Prompt.js"
  */
 export const WorkloadRequest = Schema.Struct({
   prompt: Schema.String.pipe(Schema.minLength(1)),
-  maxTokens: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  maxTokens: Schema.optional(MaxTokens)
 })
 
 /**
@@ -25,9 +47,13 @@ export const Turn = Schema.Struct({
   /** messages added to the conversation before this turn */
   append: Schema.optional(Schema.Array(Message)),
   /** the turn's requests, run in parallel over the conversation */
-  requests: Schema.Array(WorkloadRequest).pipe(Schema.minItems(1)),
+  requests: Schema.Array(WorkloadRequest).pipe(Schema.minItems(1), Schema.maxItems(LIMITS.requestsPerTurn, {
+    message: () => `at most ${LIMITS.requestsPerTurn} requests per turn`
+  })),
   /** idle time before this turn */
-  idleSeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite()))
+  idleSeconds: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite(), Schema.lessThanOrEqualTo(LIMITS.idleSeconds, {
+    message: (issue) => `at most ${LIMITS.idleSeconds} seconds (a day; no cache entry lives longer than an hour), got ${String(issue.actual)}`
+  })))
 })
 /**
  * @since 0.1.0
@@ -45,10 +71,14 @@ export const Workload = Schema.Struct({
   system: Schema.optional(System),
   tools: Schema.optional(Schema.Array(Tool)),
   /** concurrent copies of the session; `{session}` in appended messages and prompts becomes the copy's number */
-  sessions: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  sessions: Schema.optional(Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(LIMITS.sessions, {
+    message: (issue) => `at most ${LIMITS.sessions.toLocaleString("en-US")} sessions, got ${String(issue.actual)}`
+  }))),
   /** default `max_tokens` of a request (default 300) */
-  maxTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  turns: Schema.Array(Turn).pipe(Schema.minItems(1))
+  maxTokens: Schema.optional(MaxTokens),
+  turns: Schema.Array(Turn).pipe(Schema.minItems(1), Schema.maxItems(LIMITS.turns, {
+    message: () => `at most ${LIMITS.turns} turns`
+  }))
 })
 /**
  * @since 0.1.0
@@ -66,7 +96,17 @@ export class WorkloadError extends Schema.TaggedError<WorkloadError>("effect-pro
   "WorkloadError",
   {
     source: Schema.String,
-    reason: Schema.Literal("not_found", "too_large", "not_json", "schema", "invalid_prompt", "unknown_model"),
+    reason: Schema.Literal(
+      "not_found",
+      "not_a_file",
+      "unreadable",
+      "too_large",
+      "too_deep",
+      "not_json",
+      "schema",
+      "invalid_prompt",
+      "unknown_model"
+    ),
     detail: Schema.String
   }
 ) {
@@ -74,6 +114,7 @@ export class WorkloadError extends Schema.TaggedError<WorkloadError>("effect-pro
    * @since 0.1.0
    */
   override get message(): string {
-    return `workload ${this.source}: ${this.detail}`
+    // the file name and anything quoted from the file are shown on one line, without control characters
+    return `workload ${printable(this.source)}: ${printable(this.detail)}`
   }
 }

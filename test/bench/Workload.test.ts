@@ -101,3 +101,59 @@ describe("Workload", () => {
     expect(JSON.stringify(c3.messages)).not.toContain("{session}")
   })
 })
+
+describe("Workload: hostile files and values", () => {
+  const bounded: ReadonlyArray<readonly [string, Record<string, unknown>, string]> = [
+    ["sessions: 1e7", { ...valid, sessions: 1e7 }, "at most 10,000 sessions, got 10000000"],
+    ["idleSeconds: 1e15", { ...valid, turns: [{ ...valid.turns[0], idleSeconds: 1e15 }] }, "at most 86400 seconds"],
+    ["maxTokens: 1e12", { ...valid, maxTokens: 1e12 }, "at most 1,000,000"],
+    ["a request's maxTokens: 2^31", { ...valid, turns: [{ ...valid.turns[0], requests: [{ prompt: "a", maxTokens: 2 ** 31 }] }] }, "at most 1,000,000"],
+    ["65 requests in a turn", { ...valid, turns: [{ ...valid.turns[0], requests: Array.from({ length: 65 }, () => ({ prompt: "a" })) }] }, "at most 64 requests per turn"]
+  ]
+  for (const [name, content, says] of bounded) {
+    it.effect(`${name}: refused by the schema, with the limit in the message`, () =>
+      Effect.gen(function*() {
+        const e = yield* failure(file(`${name.replace(/\W/g, "_")}.json`, JSON.stringify(content)))
+        expect(e.reason).toBe("schema")
+        expect(e.message).toContain(says)
+      }))
+  }
+
+  it.effect("max_tokens within the schema but over the model's output limit: refused before anything is sent", () =>
+    Effect.gen(function*() {
+      const e = yield* failure(file("over.json", JSON.stringify({ ...valid, model: "claude-sonnet-4-5", maxTokens: 100_000 })))
+      expect(e.reason).toBe("invalid_prompt")
+      expect(e.message).toContain("max_tokens: 100000 > 64000")
+    }))
+
+  it.effect("a directory is not a workload file", () =>
+    Effect.gen(function*() {
+      const e = yield* failure(dir)
+      expect(e.reason).toBe("not_a_file")
+      expect(e.message).toContain("is a directory")
+    }))
+
+  it.effect("100,000-deep nesting is refused by its depth, with the file named, before any parser recurses", () =>
+    Effect.gen(function*() {
+      const path = file("deep.json", "[".repeat(100_000) + "]".repeat(100_000))
+      const e = yield* failure(path)
+      expect(e.reason).toBe("too_deep")
+      expect(e.message).toBe(`workload ${path}: JSON nested 100000 levels deep; the limit is 256`)
+    }))
+
+  it.effect("a UTF-8 byte order mark before valid JSON is accepted", () =>
+    Effect.gen(function*() {
+      const w = yield* Workload.load(file("bom.json", "\uFEFF" + JSON.stringify(valid)))
+      expect(w.name).toBe("w")
+    }))
+
+  it.effect("bytes echoed from a binary file lose their control characters; a newline in the path stays on one line", () =>
+    Effect.gen(function*() {
+      const binary = yield* failure(file("binary.json", "\u001b[31mRED\u001b[0m\u0007\u0000garbage"))
+      expect(binary.reason).toBe("not_json")
+      expect(binary.message).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
+      const odd = yield* failure(file("line\nbreak.json", "{ nope"))
+      expect(odd.message.split("\n")).toHaveLength(1)
+      expect(odd.message).toContain("line\\nbreak.json")
+    }))
+})

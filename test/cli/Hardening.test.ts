@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -50,6 +50,24 @@ describe("flags", () => {
         expect(r.stdout).not.toMatch(/workload|replicas:|soak|simulated Anthropic API/)
       }), 60_000)
   }
+})
+
+describe("workload files", () => {
+  it.live("a file the program may not read: the path and 'permission denied', nothing run", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "epc-perm-"))
+      chmodSync(dir, 0o755)
+      const path = join(dir, "secret.json")
+      writeFileSync(path, "{}")
+      chmodSync(path, 0o000)
+      // root reads any file: the program is run as nobody then, as a user without the permission
+      const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+      const r = yield* program(["run", "--workload", path], {}, undefined, asUser)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(`error: workload ${path}: cannot read it (permission denied)`)
+      expect(r.stderr).not.toContain("unknown error")
+      expect(r.stdout).toBe("")
+    }), 60_000)
 })
 
 describe("output", () => {
