@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import { readFile, stat } from "node:fs/promises"
 import { builtinWorkloads } from "./BuiltinWorkloads.js"
 import { formatParseError } from "../internal/format.js"
+import { nestingDepth } from "../internal/json.js"
 import { withPrompt } from "../Pipeline.js"
 import * as Pricing from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
@@ -182,25 +183,6 @@ export const read = (nameOrPath: string): Effect.Effect<Workload, WorkloadError>
  * @category constants
  */
 export const MAX_NESTING = 256
-
-/** the deepest bracket nesting of a JSON text, outside strings: found without recursion */
-const nestingDepth = (text: string): number => {
-  let depth = 0
-  let deepest = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92) i++ // backslash: skip the escaped character
-      else if (c === 34) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 || c === 91) {
-      depth++
-      if (depth > deepest) deepest = depth
-    } else if (c === 125 || c === 93) depth--
-  }
-  return deepest
-}
 
 const errorCode = (e: unknown): string =>
   typeof e === "object" && e !== null && "code" in e ? String((e as { code: unknown }).code) : "unknown error"

@@ -106,6 +106,10 @@ const serve = Command.make(
       Options.optional
     ),
     apiKey: Options.text("api-key").pipe(Options.withDescription("require this x-api-key"), Options.optional),
+    maxBodyBytes: integerIn("max-body-bytes", 1, 1_073_741_824).pipe(
+      Options.withDescription("answer 413 request_too_large to a larger request body (the API's limit: 32 MiB)"),
+      Options.withDefault(32 * 1024 * 1024)
+    ),
     metricsPort
   },
   (o) => ServeCommand.handle(o)

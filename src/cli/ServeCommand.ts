@@ -29,6 +29,8 @@ export interface Args {
   readonly faults: Option.Option<string>
   readonly apiKey: Option.Option<string>
   readonly metricsPort: Option.Option<number>
+  /** the largest request body accepted (default 32 MiB, the API's) */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /** the simulator's model with every call recorded in CacheMetrics (for `serve --metrics-port`) */
@@ -60,9 +62,12 @@ const metered = Layer.effect(
 export const handle = (cmd: Args) =>
   Effect.gen(function*() {
     const faults = Option.isSome(cmd.faults) ? yield* parseFaults(cmd.faults.value) : {}
-    const sim = SimulatedProvider.layer({ faults })
+    // a long-running server keeps no request bodies or keys, and a bounded call log
+    const sim = SimulatedProvider.layer({ faults, callLogLimit: 1_000 })
     const model = metered.pipe(Layer.provideMerge(sim), Layer.provideMerge(CacheMetrics.layer), Layer.provide(Pricing.layerDefault))
     const server = SimulatorServer.layer({
+      receivedLimit: 0,
+      maxBodyBytes: cmd.maxBodyBytes,
       port: cmd.port,
       host: cmd.host,
       apiKey: Option.getOrUndefined(cmd.apiKey)

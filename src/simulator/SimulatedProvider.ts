@@ -98,6 +98,11 @@ export interface SimulatorConfig {
   readonly lookbackBlocks?: number | undefined
   /** bound on stored cache entries, least recently used first out (default 100,000) */
   readonly maxEntries?: number | undefined
+  /**
+   * calls kept in the call log, the oldest dropped first (default: all of them, for tests and the soak;
+   * a long-running server sets a bound)
+   */
+  readonly callLogLimit?: number | undefined
 }
 
 /**
@@ -179,6 +184,7 @@ export const make = (config: SimulatorConfig = {}) =>
     const random = prng(faults.seed ?? 1)
     const store = new CacheStore(config.maxEntries ?? 100_000)
     const log: Array<CallRecord> = []
+    const callLogLimit = config.callLogLimit ?? Number.POSITIVE_INFINITY
     let counter = 0
 
     const drawFault = (): Fault | undefined => {
@@ -252,6 +258,7 @@ export const make = (config: SimulatorConfig = {}) =>
           outcome: "pending"
         }
         log.push(record)
+        if (log.length > callLogLimit) log.splice(0, log.length - callLogLimit)
         const observed = <A>(effect: Effect.Effect<A, ProviderError>) =>
           effect.pipe(
             Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),

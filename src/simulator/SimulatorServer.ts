@@ -22,8 +22,10 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
+import { createHash } from "node:crypto"
 import { createServer } from "node:http"
 import { formatParseError } from "../internal/format.js"
+import { nestingDepth } from "../internal/json.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
 import { decodeRequest } from "../Prompt.js"
@@ -72,7 +74,8 @@ export interface ReceivedRequest {
   readonly path: string
   /** wall-clock arrival, ms */
   readonly receivedAt: number
-  readonly apiKey: string | undefined
+  /** the SHA-256 of the `x-api-key` it carried (hex), never the key itself: see {@link keyDigest} */
+  readonly apiKeySha256: string | undefined
   readonly anthropicVersion: string | undefined
   readonly body: unknown
 }
@@ -88,6 +91,10 @@ export interface ServerOptions {
   readonly host?: string | undefined
   /** when set, requests must carry it as `x-api-key` (else 401) */
   readonly apiKey?: string | undefined
+  /** requests kept in the `received` log, the oldest dropped first (default 1,000; 0 keeps none) */
+  readonly receivedLimit?: number | undefined
+  /** the largest request body accepted, in bytes; larger ones are answered 413 (default 32 MB, the API's) */
+  readonly maxBodyBytes?: number | undefined
   readonly script?: ReadonlyArray<ScriptStep> | undefined
 }
 
@@ -186,8 +193,11 @@ const errorResponse = (options: {
   message: string
   requestId: string
   retryAfterMs?: number | undefined
+  /** the connection is closed after the answer (the body was not read to its end) */
+  close?: boolean | undefined
 }) => {
   const headers: Record<string, string> = { "request-id": options.requestId }
+  if (options.close === true) headers.connection = "close"
   if (options.retryAfterMs !== undefined) {
     headers["retry-after"] = String(Math.ceil(options.retryAfterMs / 1000))
     headers["retry-after-ms"] = String(Math.round(options.retryAfterMs))
@@ -222,12 +232,90 @@ const messageJson = (r: Response) => ({
 
 const encoder = new TextEncoder()
 
+/**
+ * How the `received` log shows a key: its SHA-256 (hex), so a test can check which key was sent while
+ * the server keeps no key in memory.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const keyDigest = (key: string): string => createHash("sha256").update(key).digest("hex")
+
 /** what the server knows of the request being handled: its id, its key, its body as JSON (or why not) */
 class Incoming extends Context.Tag("effect-prompt-cache/SimulatorServer/Incoming")<Incoming, {
   readonly requestId: string
   readonly apiKey: string | undefined
-  readonly json: Either.Either<unknown, unknown>
+  readonly json: Either.Either<unknown, string>
 }>() {}
+
+/** deepest JSON nesting of a request body (real requests nest about 10 levels) */
+const MAX_NESTING = 256
+/** the longest schema message sent back: the first problems, not a dump of the schema */
+const MAX_MESSAGE = 400
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * A request body as JSON, or what is wrong with it in a few words: not JSON by its content type, not
+ * UTF-8, empty, nested too deep (measured before parsing), not JSON, or not a JSON object.
+ */
+const parseBody = (bytes: Uint8Array, contentType: string | undefined): Either.Either<unknown, string> => {
+  if (contentType !== undefined && !/^application\/json\b/i.test(contentType.trim())) {
+    return Either.left(`content-type must be application/json, got ${contentType.slice(0, 60)}`)
+  }
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return Either.left("the body is not valid UTF-8")
+  }
+  if (text.trim() === "") return Either.left("the body is empty: a JSON object is required")
+  const depth = nestingDepth(text)
+  if (depth > MAX_NESTING) return Either.left(`the body is nested ${depth} levels deep; the limit is ${MAX_NESTING}`)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return Either.left("the body is not valid JSON")
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    return Either.left("the body must be a JSON object")
+  }
+  return Either.right(json)
+}
+
+/**
+ * The request body, read up to `limit` bytes. Past the limit the rest is drained unread (memory stays
+ * bounded and the connection stays usable for the answer) and the read fails with `too_large`.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+  Effect.async<Uint8Array, "too_large" | "aborted">((resume) => {
+    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+    const chunks: Array<Buffer> = []
+    let bytes = 0
+    let done = false
+    const finish = (result: Effect.Effect<Uint8Array, "too_large" | "aborted">) => {
+      if (done) return
+      done = true
+      resume(result)
+    }
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes > limit) {
+        chunks.length = 0
+        incoming.off("data", onData)
+        incoming.resume() // drain the rest, unread
+        finish(Effect.fail("too_large"))
+      } else chunks.push(chunk)
+    }
+    incoming.on("data", onData)
+    incoming.once("end", () => finish(Effect.succeed(new Uint8Array(Buffer.concat(chunks)))))
+    incoming.once("error", () => finish(Effect.fail("aborted")))
+    incoming.once("close", () => finish(bytes > limit ? Effect.fail("too_large") : Effect.fail("aborted")))
+    return Effect.sync(() => void incoming.off("data", onData))
+  })
+
+const shortened = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message)
 
 /** completes (with a ConnectionError) when the client closes the connection before the response ended */
 const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
@@ -321,26 +409,31 @@ export const make = (options: ServerOptions = {}) =>
     let counter = 0
 
     /** every request is logged, then checked for its key, then parsed as JSON, before any route runs */
-    const record = (request: HttpServerRequest.HttpServerRequest, json: Either.Either<unknown, unknown>) =>
+    const receivedLimit = options.receivedLimit ?? 1_000
+    const record = (request: HttpServerRequest.HttpServerRequest, json: Either.Either<unknown, string>) => {
+      if (receivedLimit <= 0) return
+      const key = request.headers["x-api-key"]
       received.push({
         path: new URL(request.url, "http://localhost").pathname,
         receivedAt: Date.now(),
-        apiKey: request.headers["x-api-key"],
+        apiKeySha256: key === undefined ? undefined : keyDigest(key),
         anthropicVersion: request.headers["anthropic-version"],
         body: Either.getOrUndefined(json)
       })
+      if (received.length > receivedLimit) received.splice(0, received.length - receivedLimit)
+    }
 
     /** the body of a route's request, decoded as a Messages request, or the API's 400 */
     const decodedBody = (counting: boolean) =>
       Effect.gen(function*() {
         const { json, requestId } = yield* Incoming
         if (Either.isLeft(json)) {
-          return Either.left(errorResponse({ status: 400, type: "invalid_request_error", message: "body is not JSON", requestId }))
+          return Either.left(errorResponse({ status: 400, type: "invalid_request_error", message: json.left, requestId }))
         }
         // count_tokens takes a Messages body without max_tokens
         const decoded = yield* Effect.either(decodeRequest(counting ? { max_tokens: 1, ...(json.right as object) } : json.right))
         return Either.mapLeft(decoded, (e) =>
-          errorResponse({ status: 400, type: "invalid_request_error", message: formatParseError(e), requestId }))
+          errorResponse({ status: 400, type: "invalid_request_error", message: shortened(formatParseError(e)), requestId }))
       })
 
     const countTokens = Effect.gen(function*() {
@@ -399,10 +492,32 @@ export const make = (options: ServerOptions = {}) =>
       HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens))
     )
 
+    const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024
+    const tooLarge = (requestId: string) =>
+      errorResponse({
+        status: 413,
+        type: "request_too_large",
+        message: `the request body exceeds the maximum of ${maxBodyBytes} bytes`,
+        requestId,
+        close: true
+      })
+
     const app = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = `req_srv_${(++counter).toString().padStart(6, "0")}`
-      const json = yield* Effect.either(request.json)
+      // a declared length over the limit is refused before a byte of the body is read; an undeclared
+      // one is read up to the limit
+      const declared = Number(request.headers["content-length"] ?? "0")
+      if (declared > maxBodyBytes) {
+        record(request, Either.left("too large"))
+        return tooLarge(requestId)
+      }
+      const bytes = yield* Effect.either(readBody(request, maxBodyBytes))
+      if (Either.isLeft(bytes)) {
+        record(request, Either.left(bytes.left))
+        return bytes.left === "too_large" ? tooLarge(requestId) : HttpServerResponse.empty({ status: 400 })
+      }
+      const json = parseBody(bytes.right, request.headers["content-type"])
       record(request, json)
       return yield* router.pipe(
         Effect.catchTag("RouteNotFound", () =>

@@ -67,7 +67,7 @@ describe("AnthropicProvider over real HTTP", () => {
       const second = yield* lm.create(twoBreakpoints("b"))
       expect(second.usage.cacheRead).toBe(3503)
       const received = yield* SimulatorServer.SimulatorServer.pipe(Effect.flatMap((s) => s.received))
-      expect(received.map((r) => r.apiKey)).toEqual([API_KEY, API_KEY])
+      expect(received.map((r) => r.apiKeySha256)).toEqual([SimulatorServer.keyDigest(API_KEY), SimulatorServer.keyDigest(API_KEY)])
       expect(received[0]!.anthropicVersion).toBeDefined()
     }).pipe(Effect.provide(stack())))
 

@@ -368,7 +368,7 @@ describe("secrets", () => {
         turns: [{ append: [{ role: "user", content: "go" }], requests: [{ prompt: "a" }, { prompt: "b" }] }]
       }), "--provider", "anthropic", "--json"], { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: s.url })
       expect(r.code).toBe(0)
-      expect((yield* s.received).every((x) => x.apiKey === KEY)).toBe(true)
+      expect((yield* s.received).every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
     }).pipe(Effect.provide(server())), 60_000)
 
   afterAll(() => {

@@ -134,7 +134,7 @@ describe("the program", () => {
       expect(report.calls.request.cacheHits).toBe(8)
       const received = yield* server.received
       expect(received.length).toBe(9)
-      expect(received.every((x) => x.apiKey === KEY)).toBe(true)
+      expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
     }).pipe(Effect.provide(
       SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
     )), 60_000)
