@@ -110,7 +110,13 @@ export interface WarmerConfig {
 export type WarmOutcome =
   | { readonly _tag: "Skipped"; readonly reason: SkipReason }
   | { readonly _tag: "Warmed"; readonly usage: Usage }
+  /** joined another caller's warm of the same prefix, which succeeded */
   | { readonly _tag: "Joined" }
+  /**
+   * joined another caller's warm, which failed (or did not finish within `maxWaitMs`): the prefix may
+   * be cold; the requests that follow still establish it single-flight, through the gate
+   */
+  | { readonly _tag: "JoinedFailed" }
   | { readonly _tag: "Failed"; readonly error: ProviderError }
 
 /**
@@ -258,7 +264,7 @@ export const make = (config: WarmerConfig = {}) =>
       bps: ReadonlyArray<PlannedBreakpoint>,
       direct: Effect.Effect<A, E>,
       lead: (keys: ReadonlyArray<string>, gate: GateTable.Gate) => Effect.Effect<A, E>,
-      onJoin?: Effect.Effect<A, E>
+      onJoin?: { readonly ready: Effect.Effect<A, E>; readonly failed: Effect.Effect<A, E> }
     ): Effect.Effect<A, E> =>
       // the decision is taken uninterruptibly and a leader's gates are released on every exit
       Effect.uninterruptibleMask((restore) =>
@@ -282,9 +288,11 @@ export const make = (config: WarmerConfig = {}) =>
               return restore(Effect.flatMap(Deferred.await(decision.gate), (outcome) =>
                 outcome === "abandoned"
                   ? gated(bps, direct, lead, onJoin)
-                  : outcome === "ready" && onJoin !== undefined
-                  ? onJoin
-                  : direct))
+                  : onJoin === undefined
+                  ? direct
+                  : outcome === "ready"
+                  ? onJoin.ready
+                  : onJoin.failed))
           }
         })
       )
@@ -336,17 +344,19 @@ export const make = (config: WarmerConfig = {}) =>
     const establish = (shared: Planned): Effect.Effect<WarmOutcome> => {
       const bps = cacheable(shared)
       if (policy !== "auto") return Effect.map(Effect.either(warmCall(shared, bps)), toOutcome)
-      const joined: Effect.Effect<WarmOutcome> = Effect.succeed({ _tag: "Joined" })
-      return gated(
+      // the leader's warm call fails as an effect, so that its gate is released "failed", and its
+      // waiters learn that the warm they joined did not happen
+      return gated<WarmOutcome, ProviderError>(
         bps,
-        joined,
+        // nothing cold any more: someone else's request established it since the skip rules looked
+        Effect.as(metrics.recordSkippedWarm("known_warm"), { _tag: "Skipped", reason: "known_warm" }),
         (keys, gate) =>
-          Effect.map(
-            Effect.either(Effect.tap(warmCall(shared, bps), () => gates.release(keys, gate, "ready"))),
-            toOutcome
-          ),
-        joined
-      )
+          Effect.map(Effect.tap(warmCall(shared, bps), () => gates.release(keys, gate, "ready")), (r) => ({
+            _tag: "Warmed",
+            usage: r.usage
+          })),
+        { ready: Effect.succeed({ _tag: "Joined" }), failed: Effect.succeed({ _tag: "JoinedFailed" }) }
+      ).pipe(Effect.catchAll((error) => Effect.succeed<WarmOutcome>({ _tag: "Failed", error })))
     }
 
     const warm = (shared: Planned, uses = 2): Effect.Effect<WarmOutcome> =>

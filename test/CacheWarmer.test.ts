@@ -143,19 +143,47 @@ describe("CacheWarmer", () => {
       for (const r of reads(cs)) expect(r.startedAt).toBe(leader.begunAt)
     }).pipe(Effect.provide(warmerLayer({ policy: "auto" }))))
 
-  it.effect("the warm call fails after its retries: every request still runs and succeeds, uncached", () =>
+  // After a failed warm the fan-out's requests are not sent naively: they go through the gate, so the
+  // first establishes the prefix and the others read it (one write, not three). That is the right
+  // fallback — a failed warm call says nothing about the requests — and docs/warming.md says so.
+  it.effect("the warm call fails after its retries: the outcome says Failed, every request succeeds, and the requests still establish the prefix single-flight", () =>
     Effect.gen(function*() {
       const warmer = yield* CacheWarmer.CacheWarmer
       const results = yield* runFor(warmer.fanOut(fanOut(3)))
+      expect(results.warm?._tag).toBe("Failed")
       expect(results.responses.every(Either.isRight)).toBe(true)
       const s = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
       expect(s.calls.warm.failures).toBe(1)
       expect(s.calls.warm.retries).toBe(2)
       expect(s.calls.request.count).toBe(3)
+      const requests = (yield* calls).filter((c) => c.maxTokens > 0)
+      expect(writes(requests)).toHaveLength(1)
+      expect(reads(requests)).toHaveLength(2)
     }).pipe(Effect.provide(warmerLayer(
       { policy: "auto", method: "warm-call", retry: RetryPolicy.exponentialBackoff({ maxRetries: 2, baseDelayMs: 10 }) },
       { failWhen: (r) => (r.max_tokens === 0 ? new Overloaded({ detail: "busy" }) : undefined) }
     ))))
+
+  it.effect("two concurrent fan-outs, one failed warm: the one that led says Failed, the one that joined JoinedFailed (never Joined)", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const [a, b] = yield* runFor(Effect.all([warmer.fanOut(fanOut(3)), warmer.fanOut(fanOut(3))], { concurrency: "unbounded" }))
+      expect([a.warm?._tag, b.warm?._tag].sort()).toEqual(["Failed", "JoinedFailed"])
+      expect([...a.responses, ...b.responses].every(Either.isRight)).toBe(true)
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+    }).pipe(Effect.provide(warmerLayer(
+      { policy: "auto", method: "warm-call", retry: RetryPolicy.none },
+      // the warm call fails after 500 ms of provider time: the second fan-out decides while it is in flight
+      { failWhen: (r) => (r.max_tokens === 0 ? { error: new Overloaded({ detail: "busy" }), afterMs: 500 } : undefined) }
+    ))))
+
+  it.effect("two concurrent fan-outs, the warm succeeds: Warmed and Joined, one write", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const [a, b] = yield* runFor(Effect.all([warmer.fanOut(fanOut(3)), warmer.fanOut(fanOut(3))], { concurrency: "unbounded" }))
+      expect([a.warm?._tag, b.warm?._tag].sort()).toEqual(["Joined", "Warmed"])
+      expect(writes(yield* calls)).toHaveLength(1)
+    }).pipe(Effect.provide(warmerLayer({ policy: "auto", method: "warm-call" }))))
 
   it.effect("the leading request fails: the waiters are released and succeed", () =>
     Effect.gen(function*() {

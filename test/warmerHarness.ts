@@ -13,7 +13,13 @@ import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
 import * as WarmRegistry from "../src/WarmRegistry.js"
 
 /** decides, per call, whether the provider fails it before anything is sent to the simulator */
-export type FailWhen = (request: MessagesRequest, call: number) => ProviderError | "hang" | undefined
+export type FailWhen = (
+  request: MessagesRequest,
+  call: number
+) => ProviderError | "hang" | { readonly error: ProviderError; readonly afterMs: number } | undefined
+
+const failure = (e: ProviderError | { readonly error: ProviderError; readonly afterMs: number }) =>
+  "afterMs" in e ? Effect.delay(Effect.fail(e.error), e.afterMs) : Effect.fail(e)
 
 /** wraps the simulator's LanguageModel: calls chosen by `failWhen` fail instead of reaching it */
 const failing = (failWhen: FailWhen) =>
@@ -24,11 +30,11 @@ const failing = (failWhen: FailWhen) =>
         provider: lm.provider,
         create: (r) => Effect.suspend(() => {
           const e = failWhen(r, n++)
-          return e === undefined ? lm.create(r) : e === "hang" ? Effect.never : Effect.fail(e)
+          return e === undefined ? lm.create(r) : e === "hang" ? Effect.never : failure(e)
         }),
         stream: (r) => Stream.suspend(() => {
           const e = failWhen(r, n++)
-          return e === undefined ? lm.stream(r) : e === "hang" ? Stream.never : Stream.fail(e)
+          return e === undefined ? lm.stream(r) : e === "hang" ? Stream.never : Stream.fromEffect(failure(e))
         })
       }
       return Context.make(LanguageModel, wrapped).pipe(Context.add(SimulatedProvider.Simulator, sim))
