@@ -48,9 +48,9 @@ export type ScriptStep =
     readonly status: number
     readonly type: string
     readonly message?: string | undefined
-    /** sent as `retry-after` (seconds) */
+    /** sent as `retry-after` (seconds), and only that header unless `retryAfterMs` is set too */
     readonly retryAfterSeconds?: number | undefined
-    /** sent as `retry-after-ms` */
+    /** sent as `retry-after-ms`, and only that header unless `retryAfterSeconds` is set too */
     readonly retryAfterMs?: number | undefined
   }
   /** a 200 SSE response that sends `message_start`, then an `error` event */
@@ -192,7 +192,12 @@ const errorResponse = (options: {
   type: string
   message: string
   requestId: string
+  /** sent as both `retry-after` (whole seconds) and `retry-after-ms` */
   retryAfterMs?: number | undefined
+  /** sent as `retry-after` alone (seconds), as the API does */
+  retryAfterSecondsOnly?: number | undefined
+  /** sent as `retry-after-ms` alone */
+  retryAfterMsOnly?: number | undefined
   /** the connection is closed after the answer (the body was not read to its end) */
   close?: boolean | undefined
 }) => {
@@ -202,6 +207,8 @@ const errorResponse = (options: {
     headers["retry-after"] = String(Math.ceil(options.retryAfterMs / 1000))
     headers["retry-after-ms"] = String(Math.round(options.retryAfterMs))
   }
+  if (options.retryAfterSecondsOnly !== undefined) headers["retry-after"] = String(options.retryAfterSecondsOnly)
+  if (options.retryAfterMsOnly !== undefined) headers["retry-after-ms"] = String(Math.round(options.retryAfterMsOnly))
   return HttpServerResponse.unsafeJson(errorBody(options.type, options.message, options.requestId), {
     status: options.status,
     headers
@@ -458,7 +465,9 @@ export const make = (options: ServerOptions = {}) =>
           type: step.type,
           message: step.message ?? step.type,
           requestId,
-          retryAfterMs: step.retryAfterMs ?? (step.retryAfterSeconds === undefined ? undefined : step.retryAfterSeconds * 1000)
+          // each header exactly as scripted: a client must read either one alone
+          retryAfterSecondsOnly: step.retryAfterSeconds,
+          retryAfterMsOnly: step.retryAfterMs
         })
       }
       if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))

@@ -135,6 +135,22 @@ describe("AnthropicProvider over real HTTP", () => {
       expect(error._tag).toBe("Overloaded")
     }).pipe(Effect.provide(stack())))
 
+  it.live("retry-after alone is seconds, retry-after-ms alone milliseconds", () =>
+    Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      const server = yield* SimulatorServer.SimulatorServer
+      yield* server.script([
+        { _tag: "Error", status: 429, type: "rate_limit_error", retryAfterSeconds: 7 },
+        { _tag: "Error", status: 429, type: "rate_limit_error", retryAfterMs: 250 },
+        { _tag: "Error", status: 529, type: "overloaded_error", retryAfterSeconds: 2, retryAfterMs: 1500 }
+      ])
+      const after = () => Effect.map(Effect.flip(lm.create(twoBreakpoints("a"))), (e) => (e as { retryAfterMs?: number }).retryAfterMs)
+      expect(yield* after()).toBe(7_000)
+      expect(yield* after()).toBe(250)
+      // both: the more precise one
+      expect(yield* after()).toBe(1_500)
+    }).pipe(Effect.provide(stack())))
+
   it.live("retry-after is honoured: the retry is not sent earlier", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
