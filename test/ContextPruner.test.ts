@@ -293,3 +293,88 @@ describe("ContextPruner properties", () => {
     }), { numRuns: 100 })
   })
 })
+
+// ---------------------------------------------------------------------------------------------------
+// parallel tool calls: several tool_use blocks in one assistant step, their results in any order
+// ---------------------------------------------------------------------------------------------------
+
+interface Step {
+  readonly calls: ReadonlyArray<Call>
+  /** the order the results come back in (a permutation of the calls' indices) */
+  readonly resultOrder: ReadonlyArray<number>
+}
+
+const buildParallel = (turns: ReadonlyArray<ReadonlyArray<Step>>): MessagesRequest => {
+  const messages: Array<Message> = []
+  let id = 0
+  turns.forEach((steps, t) => {
+    messages.push({ role: "user", content: `turn ${t}: please continue` })
+    for (const step of steps) {
+      const ids = step.calls.map(() => `toolu_${(id++).toString().padStart(4, "0")}`)
+      messages.push({
+        role: "assistant",
+        content: step.calls.map((call, i): ContentBlock => ({ type: "tool_use", id: ids[i]!, name: call.name, input: call.input }))
+      })
+      messages.push({
+        role: "user",
+        content: step.resultOrder.map((i): ContentBlock => {
+          const call = step.calls[i]!
+          return { type: "tool_result", tool_use_id: ids[i]!, content: call.result, ...(call.error ? { is_error: true } : {}) }
+        })
+      })
+    }
+  })
+  return { ...build([]), messages }
+}
+
+const stepArb: fc.Arbitrary<Step> = fc.array(callArb, { minLength: 1, maxLength: 4 }).chain((calls) =>
+  fc.shuffledSubarray(calls.map((_, i) => i), { minLength: calls.length, maxLength: calls.length }).map((resultOrder) => ({
+    calls,
+    resultOrder
+  }))
+)
+
+/** every tool_result as (tool_use_id → is_error), in message order */
+const resultFlags = (r: MessagesRequest) =>
+  r.messages.flatMap((m) =>
+    typeof m.content === "string"
+      ? []
+      : m.content.filter((b) => b.type === "tool_result").map((b) => {
+        const result = b as { tool_use_id: string; is_error?: boolean }
+        return [result.tool_use_id, result.is_error === true] as const
+      })
+  )
+
+describe("ContextPruner with parallel tool calls", () => {
+  it("pairing stays valid and every tool_result keeps its tool_use_id, its place and its is_error", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(stepArb, { maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+        fc.record({ errorAfterTurns: fc.integer({ min: 0, max: 3 }), protectTurns: fc.integer({ min: 0, max: 2 }), rules: fc.record({ age: fc.boolean() }) }),
+        (turns, config) => {
+          const request = buildParallel(turns)
+          expect(violations(request)).toEqual([])
+          const out = Effect.runSync(run(request, { ...config, keepToolUses: 1, clearAtLeast: 0 }, { cold: true }))
+          expect(violations(out.request)).toEqual([])
+          expect(resultFlags(out.request)).toEqual(resultFlags(request))
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+
+  it("an error result that is pruned is still marked is_error", () =>
+    Effect.runSync(Effect.gen(function*() {
+      const failing: Call = { name: "bash", input: { command: "make" }, result: big("compiler output"), error: true }
+      const request = buildParallel([
+        [{ calls: [failing, read("a.ts")], resultOrder: [1, 0] }],
+        [{ calls: [read("b.ts")], resultOrder: [0] }, { calls: [read("c.ts")], resultOrder: [0] }],
+        [{ calls: [read("d.ts")], resultOrder: [0] }]
+      ])
+      const out = yield* run(request, { rules: { age: true }, keepToolUses: 1, protectTurns: 0 }, { cold: true })
+      const before = resultOf(request, "toolu_0000")
+      const after = resultOf(out.request, "toolu_0000")
+      expect(after).not.toEqual(before) // it was pruned
+      expect(resultFlags(out.request).find(([id]) => id === "toolu_0000")).toEqual(["toolu_0000", true])
+    })))
+})
