@@ -13,6 +13,7 @@ import { createHash } from "node:crypto"
 import { canonicalJson, canonicalJsonOf } from "./internal/canonical.js"
 import type { CacheControl, CacheTtl, ContentBlock, MessagesRequest } from "./Prompt.js"
 import { cacheControlOf, contentBlocks, systemBlocks } from "./Prompt.js"
+import { canonicalModel } from "./Pricing.js"
 import { estimateBlock, estimateTool, MESSAGE_OVERHEAD_TOKENS } from "./TokenCounter.js"
 
 /**
@@ -121,12 +122,13 @@ export const sameBlock = (copy: object, original: object): void => {
 }
 
 /**
- * The fingerprint of the empty prefix of a model (the chain's seed).
+ * The fingerprint of the empty prefix of a model (the chain's seed). A dated id and its alias
+ * (`claude-sonnet-4-5-20250929`, `claude-sonnet-4-5`, `…-latest`) are one model: one cache, one price.
  *
  * @since 0.1.0
  * @category fingerprints
  */
-export const seed = (model: string): string => hash("effect-prompt-cache/v1", "model", model)
+export const seed = (model: string): string => hash("effect-prompt-cache/v1", "model", canonicalModel(model))
 
 /**
  * Every block position of a request's prompt, in cache order.
@@ -208,7 +210,8 @@ const computePositions = (request: MessagesRequest, options?: PositionsOptions):
   }
   ;(request.tools ?? []).forEach((tool, i) => {
     const asBlock = { type: "tool", ...tool } as unknown as ContentBlock
-    push("tools", i, 0, asBlock, (memo) => (memo.tokens ??= estimateTool(tool)), "T", tool)
+    // a custom estimate sees a tool definition as a block of type "tool"
+    push("tools", i, 0, asBlock, (memo) => (custom !== undefined ? custom(asBlock) : (memo.tokens ??= estimateTool(tool))), "T", tool)
   })
   systemBlocks(request.system).forEach((block, i) => push("system", i, 0, block, (memo) => estimate(block, memo), "S"))
   // tool_choice and thinking settings invalidate the messages part: fold them in where it starts.

@@ -124,4 +124,18 @@ describe("Prefix", () => {
       for (const r of requests) expect(positions(r)).toEqual(positions(structuredClone(r)))
     }))
   })
+
+  it("a custom estimate is applied to every position, tool definitions included", () => {
+    const request: MessagesRequest = {
+      model: MODEL,
+      max_tokens: 10,
+      tools: [{ name: "read", input_schema: { type: "object" } }, { name: "write", input_schema: { type: "object" } }],
+      system: "s",
+      messages: [{ role: "user", content: "hi" }]
+    }
+    const seen: Array<string> = []
+    const all = positions(request, { estimate: (block) => (seen.push(block.type), 1000) })
+    expect(all.map((p) => [p.section, p.tokens])).toEqual([["tools", 1000], ["tools", 1000], ["system", 1000], ["messages", 1003]])
+    expect(seen).toEqual(["tool", "tool", "text", "text"])
+  })
 })

@@ -50,6 +50,20 @@ describe("SimulatedProvider", () => {
       }
     }).pipe(Effect.provide(simulated())))
 
+  it.effect("a dated model id and its alias share one cache, as they share one price", () =>
+    Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      const written = yield* runClocked(lm.create(sharedPrefixRequest(5000, "warm", { maxTokens: 0, model: "claude-sonnet-4-5-20250929" })))
+      expect(written.usage.cacheCreation5m).toBe(5000)
+      for (const model of ["claude-sonnet-4-5", "claude-sonnet-4-5-latest"]) {
+        const read = yield* runClocked(lm.create(sharedPrefixRequest(5000, "question", { model })))
+        expect(read.usage.cacheRead).toBe(5000)
+      }
+      // another model does not read it
+      const other = yield* runClocked(lm.create(sharedPrefixRequest(5000, "question", { model: "claude-opus-4-1" })))
+      expect(other.usage.cacheRead).toBe(0)
+    }).pipe(Effect.provide(simulated())))
+
   it.effect("an entry becomes readable only once the writing response has begun", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
