@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as AnthropicClient from "../src/anthropic/AnthropicClient.js"
 import * as AnthropicProvider from "../src/anthropic/AnthropicProvider.js"
@@ -46,3 +47,10 @@ export const runClocked = <A, E, R>(
 /** the SDK-backed LanguageModel over a client of its own (fails when the key is missing) */
 export const anthropicModel = (options: AnthropicClient.AnthropicOptions) =>
   Effect.provide(AnthropicProvider.make, AnthropicClient.layer(options))
+
+/**
+ * Waits until `check` holds, looking again every 20 ms: a readiness signal instead of a fixed delay.
+ * The test's own timeout bounds the wait.
+ */
+export const until = <E, R>(check: Effect.Effect<boolean, E, R>) =>
+  Effect.asVoid(Effect.repeat(check, { until: (ok) => ok, schedule: Schedule.spaced("20 millis") }))

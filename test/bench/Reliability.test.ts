@@ -25,12 +25,13 @@ import * as CacheMetrics from "../../src/CacheMetrics.js"
 import { LanguageModel } from "../../src/LanguageModel.js"
 import { Overloaded } from "../../src/ProviderError.js"
 import * as RetryPolicy from "../../src/RetryPolicy.js"
-import { textOfTokens, anthropicModel } from "../fixtures.js"
+import { program } from "../cli/program.js"
+import { textOfTokens, anthropicModel, until } from "../fixtures.js"
 
 const KEY = "sk-ant-reliability-secret-4242"
 const outputs: Array<string> = []
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, interruptAfterMs?: number) =>
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.async<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resume) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
       env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", ...env },
@@ -40,9 +41,7 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}, inte
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
     child.stderr.on("data", (d) => (stderr += d))
-    const timer = interruptAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGINT"), interruptAfterMs)
     child.on("close", (code, signal) => {
-      if (timer !== undefined) clearTimeout(timer)
       outputs.push(stdout, stderr)
       resume(Effect.succeed({ code, signal, stdout, stderr }))
     })
@@ -198,9 +197,9 @@ describe("interruption", () => {
       const lm = yield* anthropicModel({ apiKey: KEY, baseURL: s.url })
       const request: MessagesRequest = { model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "slow" }] }
       const fiber = yield* Effect.fork(Stream.runDrain(lm.stream(request)))
-      yield* Effect.sleep("300 millis")
+      yield* until(Effect.map(sim.calls, (calls) => calls.length === 1))
       yield* Fiber.interrupt(fiber)
-      yield* Effect.sleep("200 millis")
+      yield* until(Effect.map(sim.calls, (calls) => calls[0]!.outcome !== "pending"))
       const calls = yield* sim.calls
       expect(calls.map((c) => c.outcome)).toEqual(["interrupted"])
     }).pipe(Effect.provide(
@@ -212,10 +211,11 @@ describe("interruption", () => {
   it.live("Ctrl-C on the program prints the partial report and exits non-zero", () =>
     Effect.gen(function*() {
       const s = yield* SimulatorServer.SimulatorServer
-      const r = yield* cli(["run", "--workload", "single-chat", "--provider", "anthropic"], {
+      // SIGINT once the program's first request has reached the server, however long start-up took
+      const r = yield* program(["run", "--workload", "single-chat", "--provider", "anthropic"], {
         ANTHROPIC_API_KEY: KEY,
         ANTHROPIC_BASE_URL: s.url
-      }, 2500)
+      }, Effect.map(s.received, (received) => received.length > 0))
       expect(r.stderr).toContain("interrupted; partial report")
       expect(r.stderr).toContain("single-chat")
       expect(r.code === null ? r.signal : r.code).not.toBe(0)
