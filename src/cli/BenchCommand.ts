@@ -15,8 +15,10 @@ import { renderBench } from "../bench/Report.js"
 import * as Runner from "../bench/Runner.js"
 import * as Workload from "../bench/Workload.js"
 import type * as Pricing from "../Pricing.js"
-import { writeFile } from "node:fs/promises"
+import { access, constants, writeFile } from "node:fs/promises"
+import { dirname, resolve } from "node:path"
 import { UsageError } from "./CliError.js"
+import { printable } from "./Output.js"
 import { isTTY, progressLine } from "./Progress.js"
 import type { ProviderName } from "./Providers.js"
 import { clocked, loadPrices, loadWorkload, providerLayer } from "./Providers.js"
@@ -54,6 +56,12 @@ const benchOne = (workload: Workload.Workload, cmd: Args, prices: Pricing.PriceT
     return results
   })
 
+/** the file can be created or replaced: its folder exists and may be written */
+const writable = (flag: string, path: string) =>
+  Effect.tryPromise(() => access(dirname(resolve(path)), constants.W_OK)).pipe(
+    Effect.mapError(() => new UsageError({ detail: `${flag} ${printable(path)}: cannot write there (no such folder, or no permission)` }))
+  )
+
 /**
  * `bench`: the strategies side by side on the same workload(s), plus the framework benchmarks.
  *
@@ -62,6 +70,8 @@ const benchOne = (workload: Workload.Workload, cmd: Args, prices: Pricing.PriceT
  */
 export const handle = (cmd: Args) =>
   Effect.gen(function*() {
+    // an output that cannot be written is found before the benchmark runs, not after
+    if (Option.isSome(cmd.chart)) yield* writable("--chart", cmd.chart.value)
     const prices = yield* loadPrices(cmd.prices)
     const names = cmd.workload === "all" ? Workload.builtinNames : [cmd.workload]
     if (cmd.provider === "anthropic") {

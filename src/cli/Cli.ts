@@ -27,11 +27,13 @@ const integerIn = (name: string, min: number, max: number) =>
   )
 
 const workload = Options.text("workload").pipe(
-  Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")}`),
+  Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")} (default: agent-session)`),
   Options.withDefault("agent-session")
 )
 const provider = Options.choice("provider", ["simulated", "anthropic"]).pipe(
-  Options.withDescription("simulated (built in, no key, virtual time) or anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)"),
+  Options.withDescription(
+    "simulated (built in, no key, virtual time) or anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) (default: simulated)"
+  ),
   Options.withDefault("simulated" as const)
 )
 const model = Options.text("model").pipe(Options.withDescription("override the workload's model"), Options.optional)
@@ -40,9 +42,7 @@ const prices = Options.file("prices").pipe(
   Options.optional
 )
 const json = Options.boolean("json").pipe(Options.withDescription("one JSON document on stdout (docs/report.md)"))
-const keepAlive = Options.boolean("keep-alive").pipe(
-  Options.withDescription("refresh prefixes with steady traffic before their TTL ends (auto only)")
-)
+const keepAlive = (description: string) => Options.boolean("keep-alive").pipe(Options.withDescription(description))
 const metricsPort = integerIn("metrics-port", 0, 65_535).pipe(
   Options.withDescription("serve Prometheus metrics on 127.0.0.1:PORT/metrics while running"),
   Options.optional
@@ -53,13 +53,21 @@ const run = Command.make(
   {
     workload,
     provider,
-    warming: Options.choice("warming", ["off", "always", "auto"]).pipe(Options.withDefault("auto" as const)),
-    pruning: Options.choice("pruning", ["on", "off"]).pipe(Options.withDefault("on" as const)),
+    warming: Options.choice("warming", ["off", "always", "auto"]).pipe(
+      Options.withDescription(
+        "off: naive parallel requests; always: a warm call before every fan-out; auto: one establishing call per cold prefix, skipped when it cannot pay (default: auto)"
+      ),
+      Options.withDefault("auto" as const)
+    ),
+    pruning: Options.choice("pruning", ["on", "off"]).pipe(
+      Options.withDescription("prune stale context when the pruning pays for the cache it rewrites (default: on)"),
+      Options.withDefault("on" as const)
+    ),
     method: Options.choice("method", ["first-request", "warm-call"]).pipe(
-      Options.withDescription("how auto establishes a cold prefix"),
+      Options.withDescription("how --warming auto establishes a cold prefix (default: first-request)"),
       Options.optional
     ),
-    keepAlive,
+    keepAlive: keepAlive("refresh prefixes with steady traffic before their TTL ends (--warming auto only)"),
     model,
     prices,
     json,
@@ -75,7 +83,7 @@ const run = Command.make(
 
 const benchOptions = {
   workload: Options.text("workload").pipe(
-    Options.withDescription(`a workload file, a built-in (${Workload.builtinNames.join(", ")}), or all`),
+    Options.withDescription(`a workload file, a built-in (${Workload.builtinNames.join(", ")}), or all (default: agent-session)`),
     Options.withDefault("agent-session")
   ),
   provider,
@@ -83,7 +91,7 @@ const benchOptions = {
   prices,
   json,
   chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
-  keepAlive: keepAlive.pipe(Options.withDescription("also run auto with keep-alive")),
+  keepAlive: keepAlive("also run auto with keep-alive"),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
   pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation")),
   replicas: integerIn("replicas", 1, 64).pipe(
@@ -99,8 +107,14 @@ const bench = Command.make("bench", benchOptions, (o) => BenchCommand.handle(o))
 const serve = Command.make(
   "serve",
   {
-    port: integerIn("port", 0, 65_535).pipe(Options.withDefault(8787)),
-    host: Options.text("host").pipe(Options.withDefault("127.0.0.1")),
+    port: integerIn("port", 0, 65_535).pipe(
+      Options.withDescription("the port to listen on; 0 picks a free one (default: 8787)"),
+      Options.withDefault(8787)
+    ),
+    host: Options.text("host").pipe(
+      Options.withDescription("the address to listen on (default: 127.0.0.1, this machine only)"),
+      Options.withDefault("127.0.0.1")
+    ),
     faults: Options.text("faults").pipe(
       Options.withDescription("e.g. overloaded=0.2,rate-limited=0.1,server-error=0.05,reset=0.03,timeout=0.02,seed=7"),
       Options.optional
@@ -119,10 +133,13 @@ const soak = Command.make(
   "soak",
   {
     requests: integerIn("requests", 1, 1_000_000).pipe(
-      Options.withDescription("about how many requests per transport (sessions × turns × 5)"),
+      Options.withDescription("about how many requests per transport (sessions × turns × 5) (default: 10000)"),
       Options.withDefault(10_000)
     ),
-    transport: Options.choice("transport", ["in-process", "http", "both"]).pipe(Options.withDefault("both" as const))
+    transport: Options.choice("transport", ["in-process", "http", "both"]).pipe(
+      Options.withDescription("the simulator in this process, the real SDK over HTTP to a local server, or both (default: both)"),
+      Options.withDefault("both" as const)
+    )
   },
   (o) => SoakCommand.handle(o)
 ).pipe(Command.withDescription("the reliability soak: 200 sessions with fan-out under injected faults; checks nothing is lost"))

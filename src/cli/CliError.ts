@@ -46,3 +46,22 @@ export class RequestsFailed extends Schema.TaggedError<RequestsFailed>("effect-p
       (this.first === null ? "" : `; first: ${this.first}`)
   }
 }
+
+/**
+ * Why a server could not listen, in words (the platform's error carries node's code).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const listenFailure = (cause: unknown): string => {
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String((cause as { code: unknown }).code) : ""
+  return code === "EADDRINUSE"
+    ? "the address is already in use (another server is listening there; choose another --port)"
+    : code === "EACCES"
+    ? "permission denied (ports below 1024 need privileges)"
+    : code === "EADDRNOTAVAIL"
+    ? "no such address on this machine (--host)"
+    : cause instanceof Error
+    ? cause.message
+    : String(cause)
+}

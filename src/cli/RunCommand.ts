@@ -10,7 +10,7 @@ import { renderText } from "../bench/Report.js"
 import * as Runner from "../bench/Runner.js"
 import type * as CacheWarmer from "../CacheWarmer.js"
 import type * as SimulatedProvider from "../simulator/SimulatedProvider.js"
-import { RequestsFailed, UsageError } from "./CliError.js"
+import { listenFailure, RequestsFailed, UsageError } from "./CliError.js"
 import { serveMetrics } from "./MetricsServer.js"
 import { progressLine } from "./Progress.js"
 import type { ProviderName } from "./Providers.js"
@@ -67,7 +67,7 @@ export const handle = (cmd: Args) =>
     const workload = yield* loadWorkload(cmd.workload, cmd.model, prices)
     if (Option.isSome(cmd.metricsPort)) {
       const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
-        Effect.mapError(() => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: cannot listen` }))
+        Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: ${listenFailure(e.cause)}` }))
       )
       yield* Console.error(`metrics on http://127.0.0.1:${port}/metrics`)
     }

@@ -17,6 +17,7 @@ import type { Usage } from "../Response.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../simulator/SimulatorServer.js"
 import { serveMetrics } from "./MetricsServer.js"
+import { listenFailure, UsageError } from "./CliError.js"
 import { parseFaults } from "./Providers.js"
 
 /**
@@ -65,18 +66,23 @@ export const handle = (cmd: Args) =>
     // a long-running server keeps no request bodies or keys, and a bounded call log
     const sim = SimulatedProvider.layer({ faults, callLogLimit: 1_000 })
     const model = metered.pipe(Layer.provideMerge(sim), Layer.provideMerge(CacheMetrics.layer), Layer.provide(Pricing.layerDefault))
-    const server = SimulatorServer.layer({
-      receivedLimit: 0,
-      maxBodyBytes: cmd.maxBodyBytes,
-      port: cmd.port,
-      host: cmd.host,
-      apiKey: Option.getOrUndefined(cmd.apiKey)
-    }).pipe(Layer.provide(model))
+    const server = Layer.scoped(
+      SimulatorServer.SimulatorServer,
+      SimulatorServer.make({
+        receivedLimit: 0,
+        maxBodyBytes: cmd.maxBodyBytes,
+        port: cmd.port,
+        host: cmd.host,
+        apiKey: Option.getOrUndefined(cmd.apiKey)
+      }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))
+    ).pipe(Layer.provide(model))
     yield* Effect.gen(function*() {
       const s = yield* SimulatorServer.SimulatorServer
       yield* Console.log(`simulated Anthropic API on ${s.url} (set ANTHROPIC_BASE_URL=${s.url}); Ctrl-C to stop`)
       if (Option.isSome(cmd.metricsPort)) {
-        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(Effect.orDie)
+        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
+          Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: ${listenFailure(e.cause)}` }))
+        )
         yield* Console.log(`metrics on http://127.0.0.1:${port}/metrics`)
       }
       return yield* Effect.never

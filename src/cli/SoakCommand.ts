@@ -18,6 +18,20 @@ export interface Args {
 }
 
 /**
+ * The soak's shape for about `requests` requests: fan-outs of 5; up to 200 sessions, then more turns
+ * (so that `--requests 500` runs 500, not 1,000; any count within one round of fan-outs).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const shape = (requests: number): { readonly sessions: number; readonly turns: number; readonly fanOut: number } => {
+  const fanOut = 5
+  const turns = Math.max(1, Math.ceil(requests / (200 * fanOut)))
+  const sessions = Math.max(1, Math.round(requests / (turns * fanOut)))
+  return { sessions, turns, fanOut }
+}
+
+/**
  * `soak`: the reliability soak, accounted and checked; fails when anything is lost, duplicated or leaked.
  *
  * @since 0.1.0
@@ -25,11 +39,12 @@ export interface Args {
  */
 export const handle = (cmd: Args) =>
   Effect.gen(function*() {
-    const sessions = 200
-    const fanOut = 5
-    const turns = Math.max(1, Math.round(cmd.requests / (sessions * fanOut)))
+    const { sessions, turns, fanOut } = shape(cmd.requests)
     const transports = cmd.transport === "both" ? (["in-process", "http"] as const) : [cmd.transport]
     for (const transport of transports) {
+      yield* Console.error(
+        `soak (${transport}): ${sessions * turns * fanOut} requests — ${sessions} sessions × ${turns} turns × a fan-out of ${fanOut}, under injected faults…`
+      )
       const r = yield* Soak.run({ transport, sessions, turns, fanOut })
       yield* Console.log(Soak.render(r))
       const problems = Soak.problems(r)

@@ -16,8 +16,26 @@ import * as Logger from "effect/Logger"
 import { cli } from "./Cli.js"
 import { oneLine } from "./Output.js"
 
+// colour only for a terminal, and never with NO_COLOR set (no-color.org)
+const colours = (stream: NodeJS.WriteStream) => stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g
+for (const stream of [process.stdout, process.stderr]) {
+  if (!colours(stream)) {
+    // the help text of @effect/cli is coloured whatever the stream: strip the codes at the stream
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
+    stream.write = ((chunk: unknown, ...rest: Array<unknown>) =>
+      write(typeof chunk === "string" ? chunk.replace(ANSI, "") : chunk, ...rest)) as typeof stream.write
+  }
+  // a reader that went away (`… | head`) ends the program quietly, not with a stack trace
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0)
+    throw error
+  })
+}
+
 /** Effect's log lines on stderr (the default pretty logger writes info and warnings to stdout) */
-const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: "auto" }))
+const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: colours(process.stderr) }))
 
 const main = cli(process.argv).pipe(
   Effect.catchAllCause((cause) =>
