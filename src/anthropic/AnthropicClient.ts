@@ -70,7 +70,12 @@ export interface SdkEvent {
   }
   readonly index?: number
   readonly content_block?: Record<string, unknown>
-  readonly delta?: { readonly type?: string; readonly text?: string; readonly stop_reason?: string | null }
+  readonly delta?: {
+    readonly type?: string
+    readonly text?: string
+    readonly partial_json?: string
+    readonly stop_reason?: string | null
+  }
   readonly usage?: Partial<ApiUsage>
 }
 

@@ -82,6 +82,7 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
   let usage = fromApiUsage({ input_tokens: 0, output_tokens: 0 })
   let stopReason: string | null = null
   const blocks: Array<Record<string, unknown>> = []
+  const partialJson: Array<string> = []
   let completed = false
   const step = (e: SdkEvent): ReadonlyArray<StreamEvent> => {
     switch (e.type) {
@@ -100,6 +101,24 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
           const block = blocks[e.index ?? 0]
           if (block !== undefined) block.text = String(block.text ?? "") + e.delta.text
           return [{ _tag: "TextDelta", text: e.delta.text }]
+        }
+        if (e.delta?.type === "input_json_delta" && typeof e.delta.partial_json === "string") {
+          const index = e.index ?? 0
+          partialJson[index] = (partialJson[index] ?? "") + e.delta.partial_json
+        }
+        return []
+      }
+      case "content_block_stop": {
+        // a tool_use block's input arrives as JSON in pieces: whole once the block stops
+        const index = e.index ?? 0
+        const json = partialJson[index]
+        const block = blocks[index]
+        if (json !== undefined && block !== undefined && json !== "") {
+          try {
+            block.input = JSON.parse(json)
+          } catch {
+            block.input = {}
+          }
         }
         return []
       }

@@ -78,7 +78,14 @@ export const handle = (cmd: Args) =>
     ).pipe(Layer.provide(model))
     yield* Effect.gen(function*() {
       const s = yield* SimulatorServer.SimulatorServer
-      yield* Console.log(`simulated Anthropic API on ${s.url} (set ANTHROPIC_BASE_URL=${s.url}); Ctrl-C to stop`)
+      yield* Console.log(
+        [
+          `simulated Anthropic API on ${s.url}; Ctrl-C to stop`,
+          `  official SDKs, LangChain, curl:  ANTHROPIC_BASE_URL=${s.url}`,
+          `  Vercel AI SDK (@ai-sdk/anthropic): baseURL ${s.url}/v1`,
+          `  ${Option.isSome(cmd.apiKey) ? "only the --api-key given is accepted" : "any key is accepted, but one is required"}, and anthropic-version, as by the API`
+        ].join("\n")
+      )
       if (Option.isSome(cmd.metricsPort)) {
         const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
           Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: ${listenFailure(e.cause)}` }))

@@ -142,6 +142,8 @@ export interface SimulatorService {
   readonly flushCache: Effect.Effect<void>
   /** count_tokens as the simulator counts */
   readonly countTokens: (request: MessagesRequest) => number
+  /** the model ids it serves (its price table's) */
+  readonly models: ReadonlyArray<string>
 }
 
 /**
@@ -167,6 +169,62 @@ type Fault = "rateLimited" | "overloaded" | "serverError" | "connectionReset" | 
 type Begun = Extract<StreamEvent, { readonly _tag: "Begun" }>
 
 const FILLER = "The quick brown fox jumps over the lazy dog. "
+
+/** the text of a streamed answer as the deltas the API would send: a few words each */
+const textDeltas = (text: string): ReadonlyArray<StreamEvent> => {
+  const out: Array<StreamEvent> = []
+  for (let i = 0; i < text.length; i += 48) out.push({ _tag: "TextDelta", text: text.slice(i, i + 48) })
+  return out
+}
+
+/** the tool a forced `tool_choice` names (`{type: "tool", name}`), or the first tool (`{type: "any"}`) */
+const forcedTool = (request: MessagesRequest): { readonly name: string; readonly input_schema: unknown } | undefined => {
+  const choice = request.tool_choice as { readonly type?: unknown; readonly name?: unknown } | undefined
+  const tools = (request.tools ?? []) as ReadonlyArray<{ readonly name: string; readonly input_schema: unknown }>
+  if (choice?.type === "tool") return tools.find((t) => t.name === choice.name)
+  if (choice?.type === "any") return tools[0]
+  return undefined
+}
+
+/**
+ * The smallest value valid against a JSON schema, as far as tool input schemas go: an object with its
+ * required properties, the first of an enum or a union, a string of `minLength`, a number at its
+ * minimum, an array of `minItems`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const minimalInstance = (schema: unknown, depth = 0): unknown => {
+  if (typeof schema !== "object" || schema === null || depth > 16) return null
+  const s = schema as Record<string, unknown>
+  if ("const" in s) return s.const
+  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0]
+  for (const union of ["anyOf", "oneOf", "allOf"]) {
+    const options = s[union]
+    if (Array.isArray(options) && options.length > 0) return minimalInstance(options[0], depth + 1)
+  }
+  const type = Array.isArray(s.type) ? s.type[0] : s.type
+  switch (type) {
+    case "string":
+      return "x".repeat(typeof s.minLength === "number" ? s.minLength : 0)
+    case "integer":
+    case "number":
+      return typeof s.minimum === "number" ? s.minimum : typeof s.exclusiveMinimum === "number" ? s.exclusiveMinimum + 1 : 0
+    case "boolean":
+      return false
+    case "null":
+      return null
+    case "array": {
+      const n = typeof s.minItems === "number" ? s.minItems : 0
+      return Array.from({ length: n }, () => minimalInstance(s.items, depth + 1))
+    }
+    default: {
+      const properties = (s.properties ?? {}) as Record<string, unknown>
+      const required = Array.isArray(s.required) ? (s.required as ReadonlyArray<string>) : []
+      return Object.fromEntries(required.map((key) => [key, minimalInstance(properties[key], depth + 1)]))
+    }
+  }
+}
 
 /**
  * Builds a simulator.
@@ -287,11 +345,22 @@ export const make = (config: SimulatorConfig = {}) =>
           yield* sleepMs(latency.outputMsPerToken * output)
           const usage: Usage = { ...u, output }
           const text = output === 0 ? "" : FILLER.repeat(Math.ceil((output * 4) / FILLER.length)).slice(0, output * 4)
+          // a forced tool_choice is answered as the API answers it: a call of the tool, its input valid
+          // against the tool's input_schema, and stop_reason tool_use
+          const tool = output === 0 ? undefined : forcedTool(request)
           const response: Response = {
             id,
             model: request.model,
-            content: output === 0 ? [] : [{ type: "text", text }],
-            stopReason: request.max_tokens === 0 || output === request.max_tokens ? "max_tokens" : "end_turn",
+            content: tool !== undefined
+              ? [{ type: "tool_use", id: `toolu_sim_${n.toString().padStart(6, "0")}`, name: tool.name, input: minimalInstance(tool.input_schema) }]
+              : output === 0
+              ? []
+              : [{ type: "text", text }],
+            stopReason: tool !== undefined
+              ? "tool_use"
+              : request.max_tokens === 0 || output === request.max_tokens
+              ? "max_tokens"
+              : "end_turn",
             usage,
             requestId
           }
@@ -308,7 +377,9 @@ export const make = (config: SimulatorConfig = {}) =>
     const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
       Stream.unwrap(Effect.map(start(request, true), ({ begun, finish }) =>
         Stream.succeed(begun).pipe(Stream.concat(Stream.fromIterableEffect(Effect.map(finish, (response): ReadonlyArray<StreamEvent> => {
-          const text = response.content.length === 0 ? [] : [{ _tag: "TextDelta" as const, text: String(response.content[0]!.text) }]
+          // the text in several deltas, as the API streams it
+          const first = response.content[0]
+          const text = first?.type === "text" ? textDeltas(String(first.text)) : []
           return [...text, { _tag: "Completed", response }]
         }))))))
 
@@ -322,7 +393,8 @@ export const make = (config: SimulatorConfig = {}) =>
       calls: Effect.sync(() => log.slice()),
       cacheSize: Effect.sync(() => store.entries.size),
       flushCache: Effect.sync(() => store.entries.clear()),
-      countTokens: (request) => totalTokens(positions(request))
+      countTokens: (request) => totalTokens(positions(request)),
+      models: Object.keys(models)
     }
     return { model, inspect }
   })

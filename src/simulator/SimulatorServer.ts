@@ -131,7 +131,12 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
  * block's start/delta/stop, `message_delta` + `message_stop`). A scripted `StreamError` sends an
  * `error` event right after `message_start`.
  */
-const encodeEvent = (e: StreamEvent, requestId: string, afterStart: ScriptStep | undefined): ReadonlyArray<string> => {
+const encodeEvent = (
+  e: StreamEvent,
+  requestId: string,
+  afterStart: ScriptStep | undefined,
+  state: { textBlockOpen: boolean }
+): ReadonlyArray<string> => {
   switch (e._tag) {
     case "Begun": {
       const start = sse("message_start", {
@@ -155,22 +160,35 @@ const encodeEvent = (e: StreamEvent, requestId: string, afterStart: ScriptStep |
       }
       return [start, sse("ping", { type: "ping" })]
     }
-    case "TextDelta":
-      return [
-        sse("content_block_start", {
-          type: "content_block_start",
-          index: 0,
-          content_block: { type: "text", text: "" }
-        }),
-        sse("content_block_delta", {
-          type: "content_block_delta",
-          index: 0,
-          delta: { type: "text_delta", text: e.text }
-        }),
-        sse("content_block_stop", { type: "content_block_stop", index: 0 })
+    case "TextDelta": {
+      // the text block opens at its first delta and closes when the message completes
+      const start = state.textBlockOpen ? [] : [
+        sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })
       ]
-    case "Completed":
+      state.textBlockOpen = true
+      return [...start, sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: e.text } })]
+    }
+    case "Completed": {
+      const closeText = state.textBlockOpen ? [sse("content_block_stop", { type: "content_block_stop", index: 0 })] : []
+      // tool_use blocks (a forced tool_choice) come whole: start, their input as one JSON delta, stop
+      const tools = e.response.content.flatMap((block, index) =>
+        block.type !== "tool_use" ? [] : [
+          sse("content_block_start", {
+            type: "content_block_start",
+            index,
+            content_block: { type: "tool_use", id: block.id, name: block.name, input: {} }
+          }),
+          sse("content_block_delta", {
+            type: "content_block_delta",
+            index,
+            delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input) }
+          }),
+          sse("content_block_stop", { type: "content_block_stop", index })
+        ]
+      )
       return [
+        ...closeText,
+        ...tools,
         sse("message_delta", {
           type: "message_delta",
           delta: { stop_reason: e.response.stopReason, stop_sequence: null },
@@ -178,6 +196,7 @@ const encodeEvent = (e: StreamEvent, requestId: string, afterStart: ScriptStep |
         }),
         sse("message_stop", { type: "message_stop" })
       ]
+    }
   }
 }
 
@@ -238,6 +257,22 @@ const messageJson = (r: Response) => ({
 })
 
 const encoder = new TextEncoder()
+
+/** the API's model object for a simulated model */
+const modelInfo = (id: string) => ({
+  type: "model",
+  id,
+  display_name: id.replace(/^claude-/, "Claude ").replace(/-/g, " "),
+  created_at: "2026-01-01T00:00:00Z"
+})
+
+/** `GET /v1/models`, one page with every simulated model */
+const modelList = (ids: ReadonlyArray<string>) => ({
+  data: ids.map(modelInfo),
+  has_more: false,
+  first_id: ids[0] ?? null,
+  last_id: ids[ids.length - 1] ?? null
+})
 
 /**
  * How the `received` log shows a key: its SHA-256 (hex), so a test can check which key was sent while
@@ -362,6 +397,7 @@ const streamResponse = (
     )
     const first = yield* Queue.take(queue)
     if (first._tag === "Error") return fromProviderError(first.error, requestId)
+    const framing = { textBlockOpen: false }
     const frames = (item: Item): Effect.Effect<ReadonlyArray<string>, "reset"> => {
       if (item._tag === "End") return Effect.succeed([])
       if (item._tag === "Error") {
@@ -369,7 +405,7 @@ const streamResponse = (
         const { type } = toStatus(item.error)
         return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
       }
-      return Effect.succeed(encodeEvent(item.event, requestId, afterStart))
+      return Effect.succeed(encodeEvent(item.event, requestId, afterStart, framing))
     }
     const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
       afterStart?._tag === "Stall"
@@ -490,15 +526,39 @@ export const make = (options: ServerOptions = {}) =>
     })
 
     /** routes that need the key, when the server was given one */
+    /**
+     * As the API: no credentials at all (neither `x-api-key` nor `Authorization: Bearer`) is a 401; with
+     * `apiKey` set, any other key is too; a missing `anthropic-version` is a 400.
+     */
     const authenticated = <E, R>(route: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-      Effect.flatMap(Incoming, ({ apiKey, requestId }) =>
-        options.apiKey !== undefined && apiKey !== options.apiKey
-          ? Effect.succeed(errorResponse({ status: 401, type: "authentication_error", message: "invalid x-api-key", requestId }))
-          : route)
+      Effect.flatMap(Effect.all([Incoming, HttpServerRequest.HttpServerRequest]), ([{ apiKey, requestId }, request]) => {
+        const bearer = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
+        const key = apiKey ?? bearer
+        const refuse = (status: number, type: string, message: string) =>
+          Effect.succeed(errorResponse({ status, type, message, requestId }))
+        if (key === undefined) return refuse(401, "authentication_error", "x-api-key header is required")
+        if (options.apiKey !== undefined && key !== options.apiKey) return refuse(401, "authentication_error", "invalid x-api-key")
+        if (request.headers["anthropic-version"] === undefined) {
+          return refuse(400, "invalid_request_error", "anthropic-version: header is required")
+        }
+        return route
+      })
+
+    const listModels = Effect.succeed(HttpServerResponse.unsafeJson(modelList(sim.models)))
+    const getModel = Effect.gen(function*() {
+      const { id } = yield* HttpRouter.params
+      const { requestId } = yield* Incoming
+      const found = sim.models.find((m) => m === id)
+      return found === undefined
+        ? errorResponse({ status: 404, type: "not_found_error", message: `model: ${id ?? ""}`, requestId })
+        : HttpServerResponse.unsafeJson(modelInfo(found))
+    })
 
     const router = HttpRouter.empty.pipe(
       HttpRouter.post("/v1/messages", authenticated(messages)),
-      HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens))
+      HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens)),
+      HttpRouter.get("/v1/models", authenticated(listModels)),
+      HttpRouter.get("/v1/models/:id", authenticated(getModel))
     )
 
     const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024
