@@ -168,6 +168,39 @@ export const renderBench = (reports: ReadonlyArray<Report>): string => {
     `no-cache cost (every prompt token at the input price, ${first.warming}, pruning ${first.pruning}): ${usd(baseline)}`,
     "",
     fmt(cols),
-    ...rows.map(fmt)
+    ...rows.map(fmt),
+    "",
+    ...LEGEND,
+    ...tradeOff(reports)
   ].join("\n")
+}
+
+const LEGEND = [
+  "cost: what the run's calls cost at the price table (USD) · vs no cache: against every prompt token at the input price",
+  "× oracle: cost / the cheapest caching of the same requests (1.000 = nothing left to save) · warm calls: max_tokens 0 calls",
+  "req hits: requests that read the cache · req hit tok: share of request prompt tokens read from it · warm hit: warm calls",
+  "that found their prefix cached already · p50/p95 turn: from a turn's start to its last response (ms) · pruned: tokens removed",
+  "auto establishes a cold prefix with its first request (the first-request method: no warm call); the turn's other requests",
+  "wait for that request's response to begin, so one cache write replaces several, and the turn is slower by that wait"
+]
+
+/**
+ * The latency that warming costs against what it saves: `auto` against naive `off`, pruning off.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const tradeOff = (reports: ReadonlyArray<Report>): ReadonlyArray<string> => {
+  const find = (warming: string) => reports.find((r) => r.warming === warming && r.pruning === "off" && !r.details.keepAlive)
+  const off = find("off")
+  const auto = find("auto")
+  if (off === undefined || auto === undefined || off.totalCostUsd === null || auto.totalCostUsd === null) return []
+  const turns = Math.max(1, auto.turns * auto.sessions)
+  const savedPerTurn = (off.totalCostUsd - auto.totalCostUsd) / turns
+  const slower = ((auto.details.turnLatencyMs.p50 ?? 0) - (off.details.turnLatencyMs.p50 ?? 0)) / 1000
+  const perSecond = slower > 0 && savedPerTurn > 0 ? ` ($${(savedPerTurn / slower).toFixed(4)} per second waited)` : ""
+  return [
+    `auto vs off (pruning off), per turn: $${Math.abs(savedPerTurn).toFixed(4)} ${savedPerTurn >= 0 ? "saved" : "more"} for ` +
+    `${slower >= 0 ? "+" : ""}${slower.toFixed(2)} s of p50 turn latency${perSecond}`
+  ]
 }

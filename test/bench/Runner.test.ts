@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Oracle } from "../../src/bench/Oracle.js"
+import * as Report from "../../src/bench/Report.js"
 import * as Runner from "../../src/bench/Runner.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as VirtualTime from "../../src/simulator/VirtualTime.js"
@@ -24,6 +25,25 @@ const CALL_KEYS = [
   "count", "cacheHits", "cacheMisses", "inputTokens", "cacheCreationInputTokens", "cacheCreation5mInputTokens",
   "cacheCreation1hInputTokens", "cacheReadInputTokens", "outputTokens", "costUsd"
 ]
+
+describe("the bench table", () => {
+  it.effect("has a legend and states what auto's saving costs in turn latency, from the reports' own figures", () =>
+    Effect.gen(function*() {
+      const off = (yield* runOn("multi-user-burst", "off")).report
+      const auto = (yield* runOn("multi-user-burst", "auto")).report
+      const text = Report.renderBench([off, auto])
+      expect(text).toContain("× oracle: cost / the cheapest caching of the same requests")
+      expect(text).toContain("auto establishes a cold prefix with its first request")
+      const turns = auto.turns * auto.sessions
+      const saved = (off.totalCostUsd! - auto.totalCostUsd!) / turns
+      const slower = (auto.details.turnLatencyMs.p50! - off.details.turnLatencyMs.p50!) / 1000
+      expect(saved).toBeGreaterThan(0)
+      expect(Report.tradeOff([off, auto])).toEqual([
+        `auto vs off (pruning off), per turn: $${saved.toFixed(4)} saved for ${slower >= 0 ? "+" : ""}${slower.toFixed(2)} s of p50 turn latency` +
+        (slower > 0 ? ` ($${(saved / slower).toFixed(4)} per second waited)` : "")
+      ])
+    }), 60_000)
+})
 
 describe("Runner", () => {
   it.effect("the report has the documented shape and adds up", () =>
