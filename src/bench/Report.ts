@@ -49,6 +49,8 @@ export interface Report {
   readonly details: {
     readonly keepAlive: boolean
     readonly simulatedTime: boolean
+    /** idle gaps were multiplied by this (1: as the workload says; TTL behaviour changes with it) */
+    readonly timeScale: number
     readonly elapsedMs: number
     readonly savingsUsd: number | null
     readonly turnLatencyMs: { readonly p50: number | null; readonly p95: number | null }
@@ -123,7 +125,8 @@ export const renderText = (r: Report): string => {
     }` + (r.totalCostUsd !== null && r.oracleCostUsd ? ` (${(r.totalCostUsd / r.oracleCostUsd).toFixed(3)}× oracle)` : ""),
     `request hit rate ${pct(r.details.hitRate.request.calls)} of calls, ${pct(r.details.hitRate.request.tokens)} of prompt tokens; ` +
       `turn latency p50 ${ms(r.details.turnLatencyMs.p50)}, p95 ${ms(r.details.turnLatencyMs.p95)}` +
-      (r.details.simulatedTime ? " (simulated time)" : ""),
+      (r.details.simulatedTime ? " (simulated time)" : "") +
+      (r.details.timeScale !== 1 ? `; idle gaps ×${r.details.timeScale} (TTL expiry and keep-alive behave differently at another scale)` : ""),
     `pruned ${r.prunedTokens} tokens` +
       (Object.keys(r.details.prunedByRule).length > 0 ? ` (${Object.entries(r.details.prunedByRule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; skipped warms: ${Object.entries(r.details.skippedWarms).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`
@@ -142,7 +145,8 @@ export const renderBench = (reports: ReadonlyArray<Report>): string => {
   const first = reports[0]
   if (first === undefined) return "no results"
   const header = `workload ${first.workload} · provider ${first.provider} · model ${first.model} · ${first.sessions} session(s) × ${first.turns} turns` +
-    (first.details.simulatedTime ? " · latency in simulated time" : "")
+    (first.details.simulatedTime ? " · latency in simulated time" : "") +
+    (first.details.timeScale !== 1 ? ` · idle gaps ×${first.details.timeScale} (TTL behaviour changes with the scale)` : "")
   const baseline = first.noCacheCostUsd
   const cols = [
     "warming", "pruning", "cost", "vs no cache", "× oracle", "warm calls", "req hits", "req hit tok", "warm hit", "p50 turn", "p95 turn", "pruned"

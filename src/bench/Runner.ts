@@ -171,6 +171,7 @@ export const runWorkload = (
       details: {
         keepAlive: options.keepAlive === true,
         simulatedTime: options.simulatedTime,
+        timeScale: options.idleScale ?? 1,
         elapsedMs,
         savingsUsd: snap.savingsUsd,
         turnLatencyMs: { p50: percentile(turnLatencies, 0.5), p95: percentile(turnLatencies, 0.95) },

@@ -34,6 +34,8 @@ export interface Args {
   readonly model: Option.Option<string>
   readonly prices: Option.Option<string>
   readonly json: boolean
+  /** idle gaps × this (default 1) */
+  readonly timeScale?: number | undefined
   readonly chart: Option.Option<string>
   /** also run `auto` with keep-alive */
   readonly keepAlive: boolean
@@ -49,7 +51,13 @@ const benchOne = (workload: Workload.Workload, cmd: Args, prices: Pricing.PriceT
     if (cmd.keepAlive) configs.push({ warming: "auto", pruning: true, keepAlive: true })
     const results: Array<{ report: Report; turnCostsUsd: ReadonlyArray<number> }> = []
     for (const c of configs) {
-      const options: Runner.RunOptions = { ...c, prices, provider: cmd.provider, simulatedTime: cmd.provider === "simulated" }
+      const options: Runner.RunOptions = {
+        ...c,
+        prices,
+        provider: cmd.provider,
+        simulatedTime: cmd.provider === "simulated",
+        idleScale: cmd.timeScale ?? 1
+      }
       if (isTTY()) process.stderr.write(`  ${workload.name}: ${c.warming}, pruning ${c.pruning ? "on" : "off"}${c.keepAlive ? ", keep-alive" : ""}\n`)
       results.push(yield* clocked(cmd.provider, Runner.run(workload, options, providerLayer(cmd.provider), progressLine)))
     }

@@ -43,6 +43,13 @@ const prices = Options.file("prices").pipe(
 )
 const json = Options.boolean("json").pipe(Options.withDescription("one JSON document on stdout (docs/report.md)"))
 const keepAlive = (description: string) => Options.boolean("keep-alive").pipe(Options.withDescription(description))
+const timeScale = Options.float("time-scale").pipe(
+  Options.filterMap((f) => (f > 0 && f <= 1_000 ? Option.some(f) : Option.none()), "--time-scale must be a number above 0, at most 1000"),
+  Options.withDescription(
+    "multiply the workload's idle gaps by F (F < 1 compresses them, for runs against a real server; TTL expiry and keep-alive behave differently at another scale) (default: 1)"
+  ),
+  Options.withDefault(1)
+)
 const metricsPort = integerIn("metrics-port", 0, 65_535).pipe(
   Options.withDescription("serve Prometheus metrics on 127.0.0.1:PORT/metrics while running"),
   Options.optional
@@ -71,6 +78,7 @@ const run = Command.make(
     model,
     prices,
     json,
+    timeScale,
     metricsPort
   },
   (o) =>
@@ -90,6 +98,7 @@ const benchOptions = {
   model,
   prices,
   json,
+  timeScale,
   chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
   keepAlive: keepAlive("also run auto with keep-alive"),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
@@ -158,6 +167,7 @@ export const command = Command.make("effect-prompt-cache", {}, () =>
     model: Option.none(),
     prices: Option.none(),
     json: false,
+    timeScale: 1,
     chart: Option.none(),
     keepAlive: false,
     overhead: false,

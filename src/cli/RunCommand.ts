@@ -31,6 +31,8 @@ export interface Args {
   readonly prices: Option.Option<string>
   readonly json: boolean
   readonly metricsPort: Option.Option<number>
+  /** idle gaps × this (default 1) */
+  readonly timeScale?: number | undefined
   readonly faults?: SimulatedProvider.Faults | undefined
 }
 
@@ -79,6 +81,7 @@ export const handle = (cmd: Args) =>
       prices,
       provider: cmd.provider,
       simulatedTime: cmd.provider === "simulated",
+      idleScale: cmd.timeScale ?? 1,
       // against the real API the registry is shared with every other process through REDIS_URL; the
       // simulator's cache lives and dies with this run, so a shared registry would only mislead it
       redisUrl: cmd.provider === "anthropic" && process.env.REDIS_URL ? process.env.REDIS_URL : undefined

@@ -45,6 +45,26 @@ describe("the bench table", () => {
     }), 60_000)
 })
 
+describe("time scale", () => {
+  it.effect("--time-scale multiplies the idle gaps, and the report says so", () =>
+    Effect.gen(function*() {
+      const run = (idleScale: number) =>
+        VirtualTime.run(Runner.run(
+          Option.getOrThrow(Workload.builtin("idle-gap")),
+          { warming: "auto", pruning: false, provider: "simulated", simulatedTime: true, idleScale },
+          SimulatedProvider.layer()
+        ))
+      const full = (yield* run(1)).report
+      const compressed = (yield* run(0.01)).report
+      expect(full.details.timeScale).toBe(1)
+      expect(compressed.details.timeScale).toBe(0.01)
+      const idle = Option.getOrThrow(Workload.builtin("idle-gap")).turns.reduce((n, t) => n + (t.idleSeconds ?? 0), 0) * 1000
+      expect(full.details.elapsedMs - compressed.details.elapsedMs).toBeGreaterThanOrEqual(idle * 0.99 - 1)
+      expect(Report.renderText(compressed)).toContain("idle gaps ×0.01 (TTL expiry and keep-alive behave differently")
+      expect(Report.renderText(full)).not.toContain("idle gaps ×")
+    }), 60_000)
+})
+
 describe("Runner", () => {
   it.effect("the report has the documented shape and adds up", () =>
     Effect.gen(function*() {

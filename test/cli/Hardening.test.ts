@@ -37,6 +37,7 @@ describe("flags", () => {
     { args: ["bench", "--replicas", "-3"], says: "--replicas must be an integer from 1 to 64" },
     { args: ["soak", "--requests", "-1"], says: "--requests must be an integer from 1 to 1,000,000" },
     { args: ["run", "--warming", "off", "--keep-alive"], says: "--keep-alive works with --warming auto only" },
+    { args: ["run", "--time-scale", "0"], says: "--time-scale must be a number above 0, at most 1000" },
     { args: ["run", "--warming", "off", "--method", "warm-call"], says: "--method chooses how --warming auto establishes a prefix" }
   ]
   for (const c of bad) {
