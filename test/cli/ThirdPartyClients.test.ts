@@ -1,0 +1,72 @@
+/**
+ * `serve` as third-party clients meet it, as a separate process: the Vercel AI SDK with the base URL
+ * the banner prints for it (`…/v1`), and LangChain's ChatAnthropic with structured output (a forced
+ * tool call), which the server used to answer with plain text.
+ */
+import { createAnthropic } from "@ai-sdk/anthropic"
+import { ChatAnthropic } from "@langchain/anthropic"
+import { describe, expect, it } from "@effect/vitest"
+import { generateText, streamText } from "ai"
+import * as Effect from "effect/Effect"
+import { spawn } from "node:child_process"
+import { z } from "zod"
+
+const SYSTEM = "You are a terse assistant who answers in one short sentence. ".repeat(200)
+
+/** `serve --port 0` as a process; its banner's URLs once it is ready; killed with the scope */
+const serve = Effect.acquireRelease(
+  Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly sdkUrl: string; readonly aiSdkUrl: string }>((resume) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] })
+    let out = ""
+    child.stdout!.on("data", (d) => {
+      out += d
+      const sdkUrl = /ANTHROPIC_BASE_URL=(\S+)/.exec(out)?.[1]
+      const aiSdkUrl = /baseURL (\S+)/.exec(out)?.[1]
+      if (sdkUrl !== undefined && aiSdkUrl !== undefined) resume(Effect.succeed({ child, sdkUrl, aiSdkUrl }))
+    })
+  }),
+  ({ child }) => Effect.sync(() => void child.kill())
+)
+
+describe("third-party clients against serve", () => {
+  it.live("the Vercel AI SDK, with the printed base URL: text, a stream, and the cache written then read", () =>
+    Effect.gen(function*() {
+      const { aiSdkUrl } = yield* serve
+      expect(aiSdkUrl).toMatch(/\/v1$/)
+      const anthropic = createAnthropic({ baseURL: aiSdkUrl, apiKey: "any-key" })
+      const ask = (prompt: string) =>
+        Effect.promise(() =>
+          generateText({
+            model: anthropic("claude-sonnet-4-6"),
+            maxOutputTokens: 20,
+            messages: [
+              { role: "system", content: SYSTEM, providerOptions: { anthropic: { cacheControl: { type: "ephemeral" } } } },
+              { role: "user", content: prompt }
+            ]
+          })
+        )
+      const first = yield* ask("Hello?")
+      expect(first.text.length).toBeGreaterThan(0)
+      expect(first.providerMetadata?.anthropic?.cacheCreationInputTokens).toBeGreaterThan(2000)
+      const second = yield* ask("And again?")
+      expect(second.usage.cachedInputTokens).toBe(first.providerMetadata?.anthropic?.cacheCreationInputTokens)
+      const streamed = yield* Effect.promise(async () => {
+        const result = streamText({ model: anthropic("claude-sonnet-4-6"), maxOutputTokens: 40, prompt: "Stream, please." })
+        const parts: Array<string> = []
+        for await (const part of result.textStream) parts.push(part)
+        return parts
+      })
+      expect(streamed.length).toBeGreaterThan(1)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("LangChain's ChatAnthropic: withStructuredOutput gets a tool call that fits the schema", () =>
+    Effect.gen(function*() {
+      const { sdkUrl } = yield* serve
+      const model = new ChatAnthropic({ model: "claude-sonnet-4-6", apiKey: "any-key", anthropicApiUrl: sdkUrl, maxTokens: 200, maxRetries: 0 })
+      const Joke = z.object({ setup: z.string(), punchline: z.string(), rating: z.number().int().min(1) })
+      const joke = yield* Effect.promise(() => model.withStructuredOutput(Joke, { name: "Joke" }).invoke("Tell me a joke"))
+      expect(Joke.parse(joke)).toEqual(joke)
+      const plain = yield* Effect.promise(() => model.invoke("Hello"))
+      expect(String(plain.content).length).toBeGreaterThan(0)
+    }).pipe(Effect.scoped), 120_000)
+})
