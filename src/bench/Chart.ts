@@ -1,64 +1,146 @@
 /**
- * The `--chart` picture: an SVG line chart, written as text (no dependency for one chart kind).
+ * The `--chart` picture, drawn with Vega-Lite (compiled to Vega and rendered to SVG on the server,
+ * no browser): per workload, the cumulative cost of each strategy over the turns — the panel that
+ * shows the winner — beside the cost of each turn. Strategies are told apart by colour and by dash,
+ * so lines that coincide stay visible.
+ *
+ * `vega` and `vega-lite` are optional peer dependencies, imported only when a chart is asked for.
  *
  * @since 0.1.0
  */
-
-const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 /**
- * An SVG line chart of cost per turn, one line per strategy.
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChartSeries {
+  readonly label: string
+  /** USD per turn index */
+  readonly values: ReadonlyArray<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChartWorkload {
+  readonly workload: string
+  readonly series: ReadonlyArray<ChartSeries>
+}
+
+/**
+ * The chart could not be drawn: its libraries are missing, or rendering failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ChartError extends Schema.TaggedError<ChartError>("effect-prompt-cache/ChartError")("ChartError", {
+  detail: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `--chart: ${this.detail}`
+  }
+}
+
+/**
+ * The rows the chart plots: one per workload, strategy and turn, with the running total.
+ *
+ * @since 0.1.0
+ * @category data
+ */
+export const rows = (workloads: ReadonlyArray<ChartWorkload>) =>
+  workloads.flatMap(({ series, workload }) =>
+    series.flatMap(({ label, values }) => {
+      let total = 0
+      return values.map((cost, i) => {
+        total += cost
+        return { workload, strategy: label, turn: i + 1, cost, cumulative: total }
+      })
+    })
+  )
+
+/**
+ * The Vega-Lite specification: a row per workload, each with the cumulative and the per-turn panel.
+ *
+ * @since 0.1.0
+ * @category specs
+ */
+export const spec = (title: string, workloads: ReadonlyArray<ChartWorkload>) => {
+  const data = rows(workloads)
+  const row = (workload: string) => {
+    const mine = data.filter((r) => r.workload === workload)
+    const turns = Math.max(1, ...mine.map((r) => r.turn))
+    // a tick on each turn when there are few; every 2nd, 5th … when there are many
+    const step = [1, 2, 5, 10, 20, 50, 100].find((k) => turns / k <= 12) ?? Math.ceil(turns / 12)
+    const ticks = Array.from({ length: Math.floor(turns / step) }, (_, i) => (i + 1) * step).filter((t) => t >= 1)
+    const xValues = step === 1 ? Array.from({ length: turns }, (_, i) => i + 1) : [1, ...ticks.filter((t) => t > 1)]
+    const panel = (field: "cumulative" | "cost", heading: string) => {
+      const top = Math.max(0, ...mine.map((r) => r[field]))
+      // enough decimals that neighbouring ticks read differently
+      const decimals = top <= 0 ? 2 : Math.max(2, Math.ceil(-Math.log10(top / 5)) + 1)
+      return {
+        width: 330,
+        height: 190,
+        title: heading,
+        mark: { type: "line", point: { size: 18 }, strokeWidth: 2 },
+        encoding: {
+          x: {
+            field: "turn",
+            type: "quantitative",
+            title: "turn",
+            scale: { domain: [1, Math.max(2, turns)], nice: false },
+            axis: { values: xValues, format: "d" }
+          },
+          y: { field, type: "quantitative", title: "USD", axis: { format: `$.${decimals}f`, tickCount: 5 } },
+          color: { field: "strategy", type: "nominal", title: "strategy" },
+          strokeDash: { field: "strategy", type: "nominal", title: "strategy" },
+          tooltip: [{ field: "strategy" }, { field: "turn" }, { field, format: "$.4f" }]
+        }
+      }
+    }
+    return {
+      transform: [{ filter: { field: "workload", equal: workload } }],
+      hconcat: [panel("cumulative", `${workload}: cumulative cost`), panel("cost", `${workload}: cost per turn`)]
+    }
+  }
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: { text: title, anchor: "start", fontSize: 15 },
+    data: { values: data },
+    vconcat: workloads.map(({ workload }) => row(workload)),
+    resolve: { scale: { color: "shared", strokeDash: "shared" } },
+    config: {
+      font: "sans-serif",
+      view: { stroke: "#ddd" },
+      background: "white",
+      padding: 12,
+      legend: { orient: "bottom", columns: 3, labelLimit: 320, symbolType: "stroke", symbolStrokeWidth: 2.5, symbolSize: 400 }
+    }
+  }
+}
+
+/**
+ * The chart as an SVG document.
  *
  * @since 0.1.0
  * @category rendering
  */
-export const svgChart = (
-  title: string,
-  series: ReadonlyArray<{ readonly label: string; readonly values: ReadonlyArray<number> }>
-): string => {
-  const width = 760
-  const height = 420
-  const left = 70
-  const right = 200
-  const top = 40
-  const bottom = 50
-  const plotW = width - left - right
-  const plotH = height - top - bottom
-  const n = Math.max(1, ...series.map((s) => s.values.length))
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.values))
-  const x = (i: number) => left + (n <= 1 ? plotW / 2 : (i / (n - 1)) * plotW)
-  const y = (v: number) => top + plotH - (v / max) * plotH
-  const colors = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#1f77b4", "#17becf", "#7f7f7f"]
-  const out: Array<string> = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="24" font-size="15">${escape(title)}</text>`,
-    `<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>`,
-    `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`
-  ]
-  for (let k = 0; k <= 4; k++) {
-    const v = (max * k) / 4
-    out.push(
-      `<line x1="${left}" y1="${y(v)}" x2="${left + plotW}" y2="${y(v)}" stroke="#eee"/>`,
-      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">$${v.toFixed(v < 0.1 ? 4 : 2)}</text>`
-    )
-  }
-  for (let i = 0; i < n; i++) {
-    out.push(`<text x="${x(i)}" y="${top + plotH + 18}" text-anchor="middle">${i + 1}</text>`)
-  }
-  out.push(`<text x="${left + plotW / 2}" y="${height - 10}" text-anchor="middle">turn</text>`)
-  series.forEach((s, j) => {
-    const color = colors[j % colors.length]!
-    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ")
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>`)
-    for (const [i, v] of s.values.entries()) {
-      out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${color}"/>`)
-    }
-    out.push(
-      `<line x1="${left + plotW + 16}" y1="${top + 10 + j * 20}" x2="${left + plotW + 36}" y2="${top + 10 + j * 20}" stroke="${color}" stroke-width="3"/>`,
-      `<text x="${left + plotW + 42}" y="${top + 14 + j * 20}">${escape(s.label)}</text>`
-    )
+export const svg = (title: string, workloads: ReadonlyArray<ChartWorkload>): Effect.Effect<string, ChartError> =>
+  Effect.gen(function*() {
+    const [vega, vl] = yield* Effect.tryPromise({
+      try: () => Promise.all([import("vega"), import("vega-lite")]),
+      catch: () => new ChartError({ detail: "drawing a chart needs the optional packages vega and vega-lite (npm install vega@5 vega-lite@5)" })
+    })
+    return yield* Effect.tryPromise({
+      try: () => {
+        const compiled = vl.compile(spec(title, workloads) as Parameters<typeof vl.compile>[0]).spec
+        return new vega.View(vega.parse(compiled), { renderer: "none" }).toSVG()
+      },
+      catch: (e) => new ChartError({ detail: `rendering failed: ${e instanceof Error ? e.message : String(e)}` })
+    })
   })
-  out.push("</svg>")
-  return out.join("\n")
-}

@@ -10,7 +10,7 @@ import * as Overhead from "../bench/Overhead.js"
 import * as PrunerBenchmark from "../bench/PrunerBenchmark.js"
 import * as Replicas from "../bench/Replicas.js"
 import type { Report } from "../bench/Report.js"
-import { svgChart } from "../bench/Chart.js"
+import * as Chart from "../bench/Chart.js"
 import { renderBench } from "../bench/Report.js"
 import * as Runner from "../bench/Runner.js"
 import * as Workload from "../bench/Workload.js"
@@ -105,8 +105,8 @@ export const handle = (cmd: Args) =>
     }
     if (cmd.json) yield* Console.log(JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2))
     if (Option.isSome(cmd.chart)) {
-      const first = charts[0]!
-      const svg = svgChart(`cost per turn · ${first.workload} · ${cmd.provider}`, first.series)
+      // every workload: a row of panels each (cumulative cost, cost per turn)
+      const svg = yield* Chart.svg(`cost by strategy · ${cmd.provider}`, charts)
       yield* Effect.tryPromise(() => writeFile(cmd.chart.pipe(Option.getOrThrow), svg)).pipe(
         Effect.mapError(() => new UsageError({ detail: `--chart: cannot write ${Option.getOrThrow(cmd.chart)}` }))
       )

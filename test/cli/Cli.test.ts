@@ -80,7 +80,11 @@ describe("the program", () => {
       ])
       const svg = readFileSync(chart, "utf8")
       expect(svg).toMatch(/^<svg/)
-      expect(svg.match(/<polyline/g)).toHaveLength(6)
+      expect(svg).toContain("single-chat: cumulative cost")
+      expect(svg).toContain("single-chat: cost per turn")
+      for (const label of ["off, pruning off", "always, pruning off", "auto, pruning off", "off, pruning on", "always, pruning on", "auto, pruning on"]) {
+        expect(svg).toContain(label)
+      }
     }), 60_000)
 
   it.live("bad input: a one-line reason on stderr and a non-zero exit", () =>
