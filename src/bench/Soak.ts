@@ -143,7 +143,8 @@ export const drive = (options: SoakOptions) =>
             return
           }
           const turn = finished.value
-          const warmFailed = turn.warm?._tag === "Failed"
+          // its own warm call failed, or the one it joined did
+          const warmFailed = turn.warm?._tag === "Failed" || turn.warm?._tag === "JoinedFailed"
           if (warmFailed) fanOutsWithFailedWarm++
           options.onProgress?.(outcomes + turn.responses.length)
           for (const r of turn.responses) {

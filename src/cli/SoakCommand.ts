@@ -7,6 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Soak from "../bench/Soak.js"
 import { UsageError } from "./CliError.js"
+import { isTTY } from "./Progress.js"
 
 /**
  * @since 0.1.0
@@ -45,7 +46,17 @@ export const handle = (cmd: Args) =>
       yield* Console.error(
         `soak (${transport}): ${sessions * turns * fanOut} requests — ${sessions} sessions × ${turns} turns × a fan-out of ${fanOut}, under injected faults…`
       )
-      const r = yield* Soak.run({ transport, sessions, turns, fanOut })
+      const total = sessions * turns * fanOut
+      const r = yield* Soak.run({
+        transport,
+        sessions,
+        turns,
+        fanOut,
+        // on a terminal: the outcomes so far, on one line rewritten in place
+        onProgress: (outcomes) => {
+          if (isTTY()) process.stderr.write(`\r  ${outcomes} / ${total} requests ended${outcomes >= total ? "\n" : ""}`)
+        }
+      })
       yield* Console.log(Soak.render(r))
       const problems = Soak.problems(r)
       if (problems.length > 0) return yield* Effect.fail(new UsageError({ detail: `soak (${transport}): ${problems.join("; ")}` }))
