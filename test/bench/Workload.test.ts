@@ -4,7 +4,10 @@ import * as Option from "effect/Option"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Runner from "../../src/bench/Runner.js"
 import * as Workload from "../../src/bench/Workload.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as VirtualTime from "../../src/simulator/VirtualTime.js"
 
 const dir = mkdtempSync(join(tmpdir(), "epc-workload-"))
 const file = (name: string, content: string) => {
@@ -156,4 +159,20 @@ describe("Workload: hostile files and values", () => {
       expect(odd.message.split("\n")).toHaveLength(1)
       expect(odd.message).toContain("line\\nbreak.json")
     }))
+})
+
+describe("the documented example workload", () => {
+  it.effect("examples/workloads/review.json loads and caches: one write per turn's prefix, the other requests read it", () =>
+    Effect.gen(function*() {
+      const w = yield* Workload.load("examples/workloads/review.json")
+      const { report } = yield* VirtualTime.run(Runner.run(
+        w,
+        { warming: "auto", pruning: true, provider: "simulated", simulatedTime: true },
+        SimulatedProvider.layer()
+      ))
+      expect(report.failedRequests).toBe(0)
+      expect(report.calls.request.cacheHits).toBeGreaterThan(report.calls.request.count / 2)
+      expect(report.details.skippedWarms).not.toHaveProperty("no_breakpoint")
+      expect(report.details.skippedWarms).not.toHaveProperty("below_minimum")
+    }), 60_000)
 })
