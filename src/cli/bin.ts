@@ -37,7 +37,17 @@ for (const stream of [process.stdout, process.stderr]) {
 /** Effect's log lines on stderr (the default pretty logger writes info and warnings to stdout) */
 const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: colours(process.stderr) }))
 
-const main = cli(process.argv).pipe(
+/**
+ * @effect/cli writes a subcommand's usage as `$ run …`; a reader types `effect-prompt-cache run …`.
+ * Its help goes through Effect's Console, so the program's Console completes those lines.
+ */
+const SUBCOMMAND_USAGE = /^\$ (?=(?:run|bench|serve|soak|demo)\b)/gm
+const withProgramName = (args: ReadonlyArray<unknown>) =>
+  args.map((a) => (typeof a === "string" ? a.replace(SUBCOMMAND_USAGE, "$$ effect-prompt-cache ") : a))
+
+const main = Effect.flatMap(Effect.console, (console) =>
+  Effect.withConsole(cli(process.argv), { ...console, log: (...args) => console.log(...withProgramName(args)) })
+).pipe(
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)
       ? Effect.failCause(cause)

@@ -22,6 +22,23 @@ describe("help", () => {
         expect(r.stdout).toContain(text)
       }
       expect(r.stdout + r.stderr).not.toContain(ESC)
+      // the usage line is what a reader types
+      expect(r.stdout).toContain("$ effect-prompt-cache run [--workload text]")
+    }), 60_000)
+
+  it.live("NO_COLOR: no colour codes even on a terminal (run under script(1), which gives it one)", () =>
+    Effect.gen(function*() {
+      const r = yield* Effect.async<string>((resume) => {
+        const child = spawn("script", ["-qec", `${process.execPath} --import tsx src/cli/bin.ts run --help`, "/dev/null"], {
+          env: { ...process.env, NO_COLOR: "1" },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let out = ""
+        child.stdout.on("data", (d) => (out += d))
+        child.on("close", () => resume(Effect.succeed(out)))
+      })
+      expect(r).toContain("(default: auto)")
+      expect(r).not.toContain(ESC)
     }), 60_000)
 
   it.live("bench --help describes --keep-alive once; serve --help states port and host", () =>
