@@ -39,6 +39,8 @@ describe("third-party clients against serve", () => {
           generateText({
             model: anthropic("claude-sonnet-4-6"),
             maxOutputTokens: 20,
+            // the system message carries the cache breakpoint, so it goes in messages, on purpose
+            allowSystemInMessages: true,
             messages: [
               { role: "system", content: SYSTEM, providerOptions: { anthropic: { cacheControl: { type: "ephemeral" } } } },
               { role: "user", content: prompt }
