@@ -247,14 +247,8 @@ export const make = (config: WarmerConfig = {}) =>
      */
     const decide = (bps: ReadonlyArray<PlannedBreakpoint>): Effect.Effect<GateTable.Decision> =>
       view !== undefined
-        ? Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            const now = clock.unsafeCurrentTimeMillis()
-            return gates.decide(coldAt(bps, now, view), now)
-          })
-        )
-        : Effect.flatMap(coldOf(bps), (cold) =>
-          Effect.clockWith((clock) => Effect.sync(() => gates.decide(cold, clock.unsafeCurrentTimeMillis()))))
+        ? Effect.clockWith((clock) => Effect.sync(() => gates.decide(coldAt(bps, clock.unsafeCurrentTimeMillis(), view))))
+        : Effect.flatMap(coldOf(bps), (cold) => Effect.sync(() => gates.decide(cold)))
 
     /**
      * Runs `lead` if this caller must establish the prefix of `bps`, after waiting for whoever is

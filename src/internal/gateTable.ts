@@ -39,7 +39,7 @@ export interface GateTable {
    * a key someone is establishing (the longest first) → `Wait` on its gate; else `Lead` a new gate
    * over every cold key. Synchronous: no other fiber runs between the check and the opening.
    */
-  readonly decide: (cold: ReadonlyArray<string>, now: number) => Decision
+  readonly decide: (cold: ReadonlyArray<string>) => Decision
   /** removes the gate's keys first, so that woken waiters see the new state, then completes it */
   readonly release: (keys: ReadonlyArray<string>, gate: Gate, outcome: GateOutcome) => Effect.Effect<boolean>
   /** keys with an open gate */
@@ -51,6 +51,10 @@ const DIRECT: Decision = { _tag: "Direct" }
 /** @internal */
 export const make = (maxWaitMs: number): Effect.Effect<GateTable, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // deadlines are set and kept on the clock of the table's own scope (the watchdog's), whatever
+    // clock the callers run on: a table built on the real clock and used under a virtual one (or the
+    // other way round) still waits maxWaitMs of its own time
+    const clock = yield* Effect.clock
     const gates = new Map<string, Gate>()
     const deadlines = yield* Queue.unbounded<{ readonly at: number; readonly keys: ReadonlyArray<string>; readonly gate: Gate }>()
 
@@ -72,7 +76,7 @@ export const make = (maxWaitMs: number): Effect.Effect<GateTable, never, Scope.S
       )
     )
 
-    const decide = (cold: ReadonlyArray<string>, now: number): Decision => {
+    const decide = (cold: ReadonlyArray<string>): Decision => {
       if (cold.length === 0) return DIRECT
       for (let i = cold.length - 1; i >= 0; i--) {
         const active = gates.get(cold[i]!)
@@ -80,7 +84,7 @@ export const make = (maxWaitMs: number): Effect.Effect<GateTable, never, Scope.S
       }
       const gate = Deferred.unsafeMake<GateOutcome>(FiberId.none)
       for (const k of cold) gates.set(k, gate)
-      deadlines.unsafeOffer({ at: now + maxWaitMs, keys: cold, gate })
+      deadlines.unsafeOffer({ at: clock.unsafeCurrentTimeMillis() + maxWaitMs, keys: cold, gate })
       return { _tag: "Lead", keys: cold, gate }
     }
 

@@ -39,7 +39,7 @@ const main = Effect.gen(function*() {
   }
 })
 
-// the layers are built on the virtual clock too: the warmer's watchdog keeps the time of the clock it was built on
+// the whole program on the simulator's virtual clock
 Effect.runPromise(VirtualTime.run(main.pipe(Effect.provide(TestLive)))).then(
   (result) => console.log(JSON.stringify(result)),
   (error) => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Pipeline from "../../src/Pipeline.js"
+import * as SimulatedPipeline from "../../src/simulator/SimulatedPipeline.js"
 import * as VirtualTime from "../../src/simulator/VirtualTime.js"
 
 describe("VirtualTime", () => {
@@ -18,5 +21,30 @@ describe("VirtualTime", () => {
       const now = yield* Clock.currentTimeMillis
       expect(now).toBeGreaterThan(Date.UTC(2020, 0, 1))
       yield* Effect.sleep("20 millis")
+    }))
+})
+
+describe("VirtualTime with layers built outside it", () => {
+  it.live("a pipeline built on the real clock and run on the virtual one still establishes each prefix once", () =>
+    Effect.gen(function*() {
+      const turn = Effect.gen(function*() {
+        const pipeline = yield* Pipeline.Pipeline
+        return yield* pipeline.turn({
+          sessionId: "s",
+          conversation: {
+            model: "claude-sonnet-4-6",
+            max_tokens: 50,
+            system: "You are a meticulous reviewer. ".repeat(400),
+            messages: [{ role: "user", content: "the diff" }]
+          },
+          prompts: [{ prompt: "a" }, { prompt: "b" }, { prompt: "c" }]
+        })
+      })
+      // the layers (and the warmer's watchdog) are built here, on the real clock; the turn runs on the
+      // virtual one: the gates must still hold the waiters until the leader's response begins
+      const result = yield* VirtualTime.run(turn).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false })))
+      const usages = result.responses.map((r) => Either.getOrThrow(r).usage)
+      expect(usages.filter((u) => u.cacheCreation5m > 0)).toHaveLength(1)
+      expect(usages.filter((u) => u.cacheRead > 0)).toHaveLength(2)
     }))
 })
