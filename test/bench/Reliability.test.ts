@@ -10,7 +10,6 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -31,22 +30,9 @@ import { textOfTokens, anthropicModel, until } from "../fixtures.js"
 const KEY = "sk-ant-reliability-secret-4242"
 const outputs: Array<string> = []
 
+/** the program as a separate process; every output is kept for the secrets scan */
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.async<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
-      env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    child.on("close", (code, signal) => {
-      outputs.push(stdout, stderr)
-      resume(Effect.succeed({ code, signal, stdout, stderr }))
-    })
-    return Effect.sync(() => void child.kill())
-  })
+  Effect.tap(program(args, env), (r) => Effect.sync(() => void outputs.push(r.stdout, r.stderr)))
 
 const dir = mkdtempSync(join(tmpdir(), "epc-reliability-"))
 const file = (name: string, content: unknown) => {

@@ -7,24 +7,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { anthropicModel } from "../fixtures.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import { program } from "./program.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 
 const KEY = "sk-ant-cli-test-secret-000"
 
 /** runs the program as a user would: a separate node process */
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.async<{ code: number | null; stdout: string; stderr: string }>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
-      env: { ...process.env, ANTHROPIC_API_KEY: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (d) => (stdout += d))
-    child.stderr.on("data", (d) => (stderr += d))
-    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-    return Effect.sync(() => void child.kill())
-  })
+/** runs the program as a user would: a separate node process */
+const cli = program
 
 const dir = mkdtempSync(join(tmpdir(), "epc-cli-"))
 
