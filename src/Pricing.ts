@@ -133,7 +133,10 @@ export const canonicalModel = (model: string): string => model.replace(/-(\d{8}|
  * @category utils
  */
 export const lookup = (table: PriceTable, model: string): Option.Option<ModelPrice> =>
-  Option.fromNullable(table[model] ?? table[canonicalModel(model)])
+  Option.fromNullable(rowOf(table, model))
+
+/** the model's row, by its id or its base id; undefined when it has none (no Option: hot paths ask) */
+const rowOf = (table: PriceTable, model: string): ModelPrice | undefined => table[model] ?? table[canonicalModel(model)]
 
 /**
  * Cost of a usage in micro-dollars, with the 5m/1h split priced separately.
@@ -194,7 +197,7 @@ export const limitsOf = (
   table: PriceTable,
   model: string
 ): { readonly maxOutputTokens?: number | undefined; readonly contextWindow?: number | undefined } => {
-  const price = table[model] ?? table[canonicalModel(model)]
+  const price = rowOf(table, model)
   return price === undefined ? {} : { maxOutputTokens: price.maxOutputTokens, contextWindow: price.contextWindow }
 }
 
@@ -256,8 +259,8 @@ export const make = (overrides: PriceTable = {}, options: PricingOptions = {}): 
   return {
     table,
     lookup: (model) => lookup(table, model),
-    minCacheableTokens: (model) => (table[model] ?? table[canonicalModel(model)])?.minCacheableTokens ?? fallback,
-    multipliers: (model) => (table[model] ?? table[canonicalModel(model)])?.multipliers ?? Multipliers
+    minCacheableTokens: (model) => rowOf(table, model)?.minCacheableTokens ?? fallback,
+    multipliers: (model) => rowOf(table, model)?.multipliers ?? Multipliers
   }
 }
 

@@ -18,16 +18,9 @@ import { oneLine } from "./Output.js"
 
 // colour only for a terminal, and never with NO_COLOR set (no-color.org)
 const colours = (stream: NodeJS.WriteStream) => stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g
+
+// a reader that went away (`… | head`) ends the program quietly, not with a stack trace
 for (const stream of [process.stdout, process.stderr]) {
-  if (!colours(stream)) {
-    // the help text of @effect/cli is coloured whatever the stream: strip the codes at the stream
-    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
-    stream.write = ((chunk: unknown, ...rest: Array<unknown>) =>
-      write(typeof chunk === "string" ? chunk.replace(ANSI, "") : chunk, ...rest)) as typeof stream.write
-  }
-  // a reader that went away (`… | head`) ends the program quietly, not with a stack trace
   stream.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code === "EPIPE") process.exit(0)
     throw error
@@ -38,15 +31,29 @@ for (const stream of [process.stdout, process.stderr]) {
 const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true, colors: colours(process.stderr) }))
 
 /**
- * @effect/cli writes a subcommand's usage as `$ run …`; a reader types `effect-prompt-cache run …`.
- * Its help goes through Effect's Console, so the program's Console completes those lines.
+ * What @effect/cli prints goes through Effect's Console, so the program's Console mends it: its help
+ * and messages are coloured whatever the stream (the codes are dropped off a terminal or with
+ * NO_COLOR), and a subcommand's usage reads `$ run …` where a reader types `effect-prompt-cache run …`.
  */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g
 const SUBCOMMAND_USAGE = /^\$ (?=(?:run|bench|serve|soak|demo)\b)/gm
-const withProgramName = (args: ReadonlyArray<unknown>) =>
-  args.map((a) => (typeof a === "string" ? a.replace(SUBCOMMAND_USAGE, "$$ effect-prompt-cache ") : a))
+const mend = (stream: NodeJS.WriteStream) => {
+  const plain = !colours(stream)
+  return (args: ReadonlyArray<unknown>) =>
+    args.map((a) =>
+      typeof a !== "string" ? a : (plain ? a.replace(ANSI, "") : a).replace(SUBCOMMAND_USAGE, "$$ effect-prompt-cache ")
+    )
+}
+const mendOut = mend(process.stdout)
+const mendErr = mend(process.stderr)
 
 const main = Effect.flatMap(Effect.console, (console) =>
-  Effect.withConsole(cli(process.argv), { ...console, log: (...args) => console.log(...withProgramName(args)) })
+  Effect.withConsole(cli(process.argv), {
+    ...console,
+    log: (...args) => console.log(...mendOut(args)),
+    error: (...args) => console.error(...mendErr(args))
+  })
 ).pipe(
   Effect.catchAllCause((cause) =>
     Cause.isInterruptedOnly(cause)

@@ -22,7 +22,7 @@ import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
 import { breakpoints, positions, totalTokens } from "../Prefix.js"
 import type { PriceTable } from "../Pricing.js"
-import { defaultTable, lookup } from "../Pricing.js"
+import { defaultTable, limitsOf, lookup } from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import { violations } from "../PromptValidation.js"
 import type { ProviderError } from "../ProviderError.js"
@@ -293,7 +293,7 @@ export const make = (config: SimulatorConfig = {}) =>
         const requestId = `req_sim_${n.toString().padStart(6, "0")}`
         const price = lookup(models, request.model)
         // the API's limits of the model (max_tokens, context window) are checked with its other rules
-        const found = violations(request, Option.match(price, { onNone: () => ({}), onSome: (p) => ({ maxOutputTokens: p.maxOutputTokens, contextWindow: p.contextWindow }) }))
+        const found = violations(request, limitsOf(models, request.model))
         if (found.length > 0) return yield* Effect.fail(found[0]!)
         if (Option.isNone(price)) {
           return yield* Effect.fail(new NotFound({ detail: `model: ${request.model}`, requestId }))

@@ -6,10 +6,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import { spawn } from "node:child_process"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
+import { until } from "../fixtures.js"
 
 const KEY = "sk-ant-signal-test-key"
 
@@ -18,9 +18,6 @@ const Upstream = SimulatorServer.layer({ apiKey: KEY }).pipe(
   Layer.provideMerge(SimulatedProvider.layer({ latency: { ...SimulatedProvider.zeroLatency, baseMs: 60_000 } }))
 )
 
-/** polls `check` until it holds (a readiness signal, not a fixed delay); the test's timeout bounds it */
-const until = <R>(check: Effect.Effect<boolean, never, R>) =>
-  Effect.repeat(check, { until: (ok) => ok, schedule: Schedule.spaced("50 millis") })
 
 describe("signals", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
