@@ -17,15 +17,13 @@ export interface ProgramResult {
 export const program = <R = never>(
   args: ReadonlyArray<string>,
   env: Record<string, string> = {},
-  signalWhen?: Effect.Effect<boolean, never, R>,
-  as?: { readonly uid: number; readonly gid: number }
+  signalWhen?: Effect.Effect<boolean, never, R>
 ): Effect.Effect<ProgramResult, never, R> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
         env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", REDIS_URL: "", ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-        ...as
+        stdio: ["ignore", "pipe", "pipe"]
       })
       const output = { stdout: "", stderr: "" }
       child.stdout.on("data", (d) => (output.stdout += d))
