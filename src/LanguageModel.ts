@@ -23,7 +23,7 @@ export interface LanguageModelService {
   readonly provider: string
   /** one request, one JSON response (supports `max_tokens: 0`) */
   readonly create: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
-  /** a streamed request: `Begun` (with the cache usage) first, then deltas, then `Completed` */
+  /** a streamed request: `Begun` (with the cache usage, if known then) first, then deltas, then `Completed` */
   readonly stream: (request: MessagesRequest) => Stream.Stream<StreamEvent, ProviderError>
   /**
    * Optional: a streamed request consumed for its response, `onBegun` run the moment the response
@@ -32,7 +32,7 @@ export interface LanguageModelService {
    * use {@link streamedResponse}, which falls back to `stream`.
    */
   readonly streamResponse?:
-    | ((request: MessagesRequest, onBegun: (usage: Usage) => Effect.Effect<void>) => Effect.Effect<Response, ProviderError>)
+    | ((request: MessagesRequest, onBegun: (usage: Usage | undefined) => Effect.Effect<void>) => Effect.Effect<Response, ProviderError>)
     | undefined
 }
 
@@ -54,7 +54,7 @@ export class LanguageModel extends Context.Tag("effect-prompt-cache/LanguageMode
  */
 export const streamToResponse = <E, R>(
   stream: Stream.Stream<StreamEvent, ProviderError>,
-  onBegun: (usage: Usage) => Effect.Effect<void, E, R>
+  onBegun: (usage: Usage | undefined) => Effect.Effect<void, E, R>
 ): Effect.Effect<Response, ProviderError | E, R> =>
   stream.pipe(
     Stream.runFoldEffect(Option.none<Response>(), (acc, event) => {
@@ -83,6 +83,20 @@ export const streamToResponse = <E, R>(
 export const streamedResponse = (
   lm: LanguageModelService,
   request: MessagesRequest,
-  onBegun: (usage: Usage) => Effect.Effect<void>
+  onBegun: (usage: Usage | undefined) => Effect.Effect<void>
 ): Effect.Effect<Response, ProviderError> =>
   lm.streamResponse !== undefined ? lm.streamResponse(request, onBegun) : streamToResponse(lm.stream(request), onBegun)
+
+/**
+ * One `LanguageModel` over several, chosen per request by its model (the simulator answers Anthropic
+ * models directly and OpenAI models through the OpenAI provider, say).
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const route = (provider: string, choose: (model: string) => LanguageModelService): LanguageModelService => ({
+  provider,
+  create: (request) => choose(request.model).create(request),
+  stream: (request) => choose(request.model).stream(request),
+  streamResponse: (request, onBegun) => streamedResponse(choose(request.model), request, onBegun)
+})

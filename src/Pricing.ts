@@ -4,7 +4,8 @@
  *
  * Figures read on 2026-11-26 from `shared/reference/prompt-caching.md` (Anthropic's pricing and
  * prompt-caching pages, 2026 copies). Models whose minimum or price is not confirmed (Sonnet 5.x,
- * Opus 5.x, Haiku 5.5, Mythos) are not priced here: add them with {@link layer}.
+ * Opus 5.x, Haiku 5.5, Mythos) are not priced here: add them with {@link layer}. OpenAI's rows (the
+ * `caching` of each says which cache rules apply) are cited in docs/openai.md.
  *
  * Costs are computed in micro-dollars: tokens × (USD per million tokens) = µUSD.
  *
@@ -53,6 +54,24 @@ export const CacheMultipliers = Schema.Struct({
 export type CacheMultipliers = typeof CacheMultipliers.Type
 
 /**
+ * Whose cache rules a model follows (docs/simulator.md, docs/openai.md):
+ * - `anthropic`: `cache_control` breakpoints, writes billed per TTL, reads 0.1×;
+ * - `openai-automatic`: OpenAI before GPT-5.6: every prompt of ≥ 1,024 tokens is cached, hits in
+ *   128-token steps, writes free and unreported, breakpoints ignored;
+ * - `openai-breakpoints`: GPT-5.6 and later: an implicit breakpoint at the latest message plus
+ *   explicit ones, reads only where a breakpoint was written, writes billed and reported.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Caching = Schema.Literal("anthropic", "openai-automatic", "openai-breakpoints")
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Caching = typeof Caching.Type
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -68,7 +87,9 @@ export const ModelPrice = Schema.Struct({
   /** the most `max_tokens` the model accepts (unchecked when absent) */
   maxOutputTokens: Schema.optional(Schema.Int.pipe(Schema.positive())),
   /** prompt + `max_tokens`, in tokens, the model accepts (unchecked when absent) */
-  contextWindow: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  contextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** whose cache rules the model follows (default `anthropic`) */
+  caching: Schema.optional(Caching)
 })
 /**
  * @since 0.1.0
@@ -96,6 +117,47 @@ const opus46: ModelPrice = { ...opus45, maxOutputTokens: 128_000, contextWindow:
 const opus4: ModelPrice = { input: 15, output: 75, minCacheableTokens: 1024, maxOutputTokens: 32_000, contextWindow: 200_000 }
 const sonnet: ModelPrice = { input: 3, output: 15, minCacheableTokens: 1024, maxOutputTokens: 64_000, contextWindow: 200_000 }
 
+// OpenAI (read 2026-11-26; sources in docs/openai.md). Before GPT-5.6 a write costs nothing extra
+// (multiplier 1: the tokens are plain input, and the API does not report them as writes); cached
+// input is 0.5× on gpt-4o, 0.25× on gpt-4.1, 0.1× on gpt-5. GPT-5.6 (Sol, Terra, Luna) bills writes
+// at 1.25× and reads at 0.1×. A write's TTL has no 1h tier on OpenAI: both write multipliers agree.
+const openaiAutomatic = (input: number, output: number, read: number, maxOutputTokens: number, contextWindow: number): ModelPrice => ({
+  input,
+  output,
+  minCacheableTokens: 1024,
+  multipliers: { write5m: 1, write1h: 1, read },
+  maxOutputTokens,
+  contextWindow,
+  caching: "openai-automatic"
+})
+const gpt56 = (input: number, output: number): ModelPrice => ({
+  input,
+  output,
+  minCacheableTokens: 1024,
+  multipliers: { write5m: 1.25, write1h: 1.25, read: 0.1 },
+  caching: "openai-breakpoints"
+})
+
+/**
+ * OpenAI's models in the built-in table.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const openaiTable: PriceTable = {
+  "gpt-4o": openaiAutomatic(2.5, 10, 0.5, 16_384, 128_000),
+  "gpt-4o-mini": openaiAutomatic(0.15, 0.6, 0.5, 16_384, 128_000),
+  "gpt-4.1": openaiAutomatic(2, 8, 0.25, 32_768, 1_047_576),
+  "gpt-4.1-mini": openaiAutomatic(0.4, 1.6, 0.25, 32_768, 1_047_576),
+  "gpt-4.1-nano": openaiAutomatic(0.1, 0.4, 0.25, 32_768, 1_047_576),
+  "gpt-5": openaiAutomatic(1.25, 10, 0.1, 128_000, 400_000),
+  "gpt-5-mini": openaiAutomatic(0.25, 2, 0.1, 128_000, 400_000),
+  "gpt-5-nano": openaiAutomatic(0.05, 0.4, 0.1, 128_000, 400_000),
+  "gpt-5.6-sol": gpt56(5, 30),
+  "gpt-5.6-terra": gpt56(2.5, 15),
+  "gpt-5.6-luna": gpt56(1, 6)
+}
+
 /**
  * The built-in table, keyed by model id without its date suffix.
  *
@@ -116,17 +178,18 @@ export const defaultTable: PriceTable = {
   "claude-3-7-sonnet": sonnet,
   "claude-haiku-4-5": { input: 1, output: 5, minCacheableTokens: 4096, maxOutputTokens: 64_000, contextWindow: 200_000 },
   "claude-3-5-haiku": { input: 0.8, output: 4, minCacheableTokens: 2048, maxOutputTokens: 8_192, contextWindow: 200_000 },
-  "claude-3-haiku": { input: 0.25, output: 1.25, minCacheableTokens: 2048, maxOutputTokens: 4_096, contextWindow: 200_000 }
+  "claude-3-haiku": { input: 0.25, output: 1.25, minCacheableTokens: 2048, maxOutputTokens: 4_096, contextWindow: 200_000 },
+  ...openaiTable
 }
 
 /**
- * The table key of a model id: dated ids (`claude-sonnet-4-5-20250929`) and `-latest` aliases map to
- * their base id.
+ * The table key of a model id: dated ids (`claude-sonnet-4-5-20250929`, `gpt-4o-2024-08-06`) and
+ * `-latest` aliases map to their base id.
  *
  * @since 0.1.0
  * @category utils
  */
-export const canonicalModel = (model: string): string => model.replace(/-(\d{8}|latest)$/, "")
+export const canonicalModel = (model: string): string => model.replace(/-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/, "")
 
 /**
  * @since 0.1.0
@@ -187,6 +250,24 @@ export const noCacheCostMicros = (usage: Usage, price: ModelPrice): number =>
 export const microsToUsd = (micros: number): number => micros / 1_000_000
 
 /**
+ * Whose cache rules a model follows: its row's `caching`; for a model missing from the table, OpenAI's
+ * automatic rules for `gpt-*` / `o<digit>` ids and Anthropic's otherwise.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const cachingOf = (table: PriceTable, model: string): Caching =>
+  rowOf(table, model)?.caching ?? (/^(gpt-|o\d|chatgpt-)/.test(model) ? "openai-automatic" : "anthropic")
+
+/**
+ * Whether a model is OpenAI's (its cache rules are).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const isOpenAIModel = (table: PriceTable, model: string): boolean => cachingOf(table, model) !== "anthropic"
+
+/**
  * The model's limits from its price row, for `PromptValidation` (none for a model missing from the
  * table: the API will say).
  *
@@ -196,10 +277,39 @@ export const microsToUsd = (micros: number): number => micros / 1_000_000
 export const limitsOf = (
   table: PriceTable,
   model: string
-): { readonly maxOutputTokens?: number | undefined; readonly contextWindow?: number | undefined } => {
+): {
+  readonly maxOutputTokens?: number | undefined
+  readonly contextWindow?: number | undefined
+  readonly extraFields?: ReadonlyArray<string> | undefined
+} => {
   const price = rowOf(table, model)
-  return price === undefined ? {} : { maxOutputTokens: price.maxOutputTokens, contextWindow: price.contextWindow }
+  const extraFields = isOpenAIModel(table, model) ? OPENAI_FIELDS : undefined
+  return price === undefined ? { extraFields } : { maxOutputTokens: price.maxOutputTokens, contextWindow: price.contextWindow, extraFields }
 }
+
+/**
+ * The request fields of OpenAI's that ride along on a request to an OpenAI model (the OpenAI provider
+ * passes them through to Chat Completions).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const OPENAI_FIELDS: ReadonlyArray<string> = [
+  "prompt_cache_key",
+  "prompt_cache_options",
+  "prompt_cache_retention",
+  "reasoning_effort",
+  "service_tier",
+  "seed",
+  "user",
+  "safety_identifier",
+  "response_format",
+  "top_p",
+  "frequency_penalty",
+  "presence_penalty",
+  "store",
+  "verbosity"
+]
 
 /**
  * The message that tells a user how to price an unknown model.

@@ -27,6 +27,8 @@ export const MAX_BREAKPOINTS = 4
 export interface ModelLimits {
   readonly maxOutputTokens?: number | undefined
   readonly contextWindow?: number | undefined
+  /** request fields the model's API takes beyond the Messages API's (OpenAI's `prompt_cache_key`, …) */
+  readonly extraFields?: ReadonlyArray<string> | undefined
 }
 
 type FieldCheck = (value: unknown) => string | undefined
@@ -68,10 +70,10 @@ const FIELDS: Readonly<Record<string, FieldCheck>> = {
 }
 
 /** fields the API does not take, and fields of the wrong type */
-const fieldViolations = (request: MessagesRequest): ReadonlyArray<InvalidPrompt> => {
+const fieldViolations = (request: MessagesRequest, extra: ReadonlyArray<string>): ReadonlyArray<InvalidPrompt> => {
   const out: Array<InvalidPrompt> = []
   for (const [field, value] of Object.entries(request)) {
-    if (value === undefined) continue
+    if (value === undefined || extra.includes(field)) continue
     const expect = FIELDS[field]
     if (expect === undefined) {
       out.push(new InvalidPrompt({ rule: "unknown_field", path: field, detail: `${field}: Extra inputs are not permitted` }))
@@ -123,7 +125,7 @@ const limitViolations = (
  * @category validation
  */
 export const violations = (request: MessagesRequest, limits: ModelLimits = {}): ReadonlyArray<InvalidPrompt> => {
-  const out: Array<InvalidPrompt> = [...fieldViolations(request)]
+  const out: Array<InvalidPrompt> = [...fieldViolations(request, limits.extraFields ?? [])]
   if (out.length > 0) return out
   const messages = request.messages
 

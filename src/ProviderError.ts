@@ -40,7 +40,8 @@ export class InvalidPrompt extends Schema.TaggedError<InvalidPrompt>("effect-pro
       "unknown_field",
       "max_tokens_over_limit",
       "context_window_exceeded",
-      "client_refused"
+      "client_refused",
+      "not_expressible"
     ),
     path: Schema.String,
     detail: Schema.String,

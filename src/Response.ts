@@ -134,13 +134,14 @@ export const text = (response: Response): string =>
   response.content.filter((b) => b.type === "text").map((b) => String(b.text)).join("")
 
 /**
- * Events of a streamed response. `Begun` is the API's `message_start`: the response has begun, the
- * cache entries this request writes are now readable, and the cache usage is already known.
+ * Events of a streamed response. `Begun` is the API's `message_start`: the response has begun and the
+ * cache entries this request writes are now readable. Its `usage` is the cache usage when the provider
+ * reports it that early (Anthropic does), `undefined` when it comes only with the end (OpenAI).
  *
  * @since 0.1.0
  * @category models
  */
 export type StreamEvent =
-  | { readonly _tag: "Begun"; readonly id: string; readonly model: string; readonly usage: Usage }
+  | { readonly _tag: "Begun"; readonly id: string; readonly model: string; readonly usage: Usage | undefined }
   | { readonly _tag: "TextDelta"; readonly text: string }
   | { readonly _tag: "Completed"; readonly response: Response }

@@ -2,7 +2,8 @@
  * The house rules, checked on the import graph of `src/` (read with the TypeScript compiler's own
  * pre-processor, type-only and dynamic imports included):
  * - the core (`src/*.ts`, `src/internal/`) imports nothing from a wing, and no package but `effect`;
- * - a provider or driver wing imports the core and itself only;
+ * - a provider or driver wing imports the core and itself only — but the simulator, which answers
+ *   OpenAI's wire through the OpenAI wing's translations and provider;
  * - no import cycle anywhere;
  * - the core's index exports the library only.
  */
@@ -46,11 +47,12 @@ describe("layout", () => {
     }
   })
 
-  it("a provider or driver wing imports the core and itself only", () => {
+  it("a provider or driver wing imports the core and itself only (the simulator: and the OpenAI wing)", () => {
     for (const [module, { local }] of graph) {
       const wing = wingOf(module)
-      if (!["anthropic", "simulator", "redis"].includes(wing)) continue
-      for (const target of local) expect(["core", wing], `${module} → ${target}`).toContain(wingOf(target))
+      if (!["anthropic", "openai", "simulator", "redis"].includes(wing)) continue
+      const allowed = wing === "simulator" ? ["core", wing, "openai"] : ["core", wing]
+      for (const target of local) expect(allowed, `${module} → ${target}`).toContain(wingOf(target))
     }
   })
 
@@ -71,12 +73,12 @@ describe("layout", () => {
     expect(cycles).toEqual([])
   })
 
-  it("the package's entry points are the core and the three library wings; the CLI and bench are not exported", () => {
+  it("the package's entry points are the core and the four library wings; the CLI and bench are not exported", () => {
     const pkg = JSON.parse(readFileSync(join(SRC, "..", "package.json"), "utf8")) as { exports: Record<string, unknown> }
-    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./package.json", "./redis", "./simulator"])
+    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./openai", "./package.json", "./redis", "./simulator"])
     const index = graph.get("index")!
     for (const target of index.local) expect(wingOf(target), `index → ${target}`).toBe("core")
-    for (const wing of ["anthropic", "simulator", "redis"]) {
+    for (const wing of ["anthropic", "openai", "simulator", "redis"]) {
       for (const target of graph.get(`${wing}/index`)!.local) expect(wingOf(target)).toBe(wing)
     }
   })

@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type { ProviderError } from "../ProviderError.js"
+import { parseRetryAfter } from "../internal/retryAfter.js"
 import { redact } from "../internal/text.js"
 import { AuthenticationError, ConnectionError, fromStatus, InvalidPrompt, Timeout } from "../ProviderError.js"
 import type { ApiUsage } from "../Response.js"
@@ -117,17 +118,6 @@ export class AnthropicClient extends Context.Tag("effect-prompt-cache/AnthropicC
   AnthropicClient,
   AnthropicClientService
 >() {}
-
-const parseRetryAfter = (headers: Headers | undefined): number | undefined => {
-  if (headers === undefined) return undefined
-  const ms = headers.get("retry-after-ms")
-  if (ms !== null && Number.isFinite(Number(ms))) return Number(ms)
-  const s = headers.get("retry-after")
-  if (s === null) return undefined
-  if (Number.isFinite(Number(s))) return Number(s) * 1000
-  const date = Date.parse(s)
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined
-}
 
 /**
  * Maps anything the SDK (or the fetch under it) throws to a typed error. Every text that comes from

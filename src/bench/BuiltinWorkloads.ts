@@ -227,8 +227,30 @@ const idleGap = (): Workload => {
   }
 }
 
+/** the agent session on OpenAI's GPT-5.6 Terra: writes billed, explicit breakpoints */
+const openaiAgent = (): Workload => ({ ...agentSession(), name: "openai-agent", model: "gpt-5.6-terra" })
+
+/**
+ * One 10k-token support prompt on GPT-5.6 Terra asked about 60 times a minute for four minutes (four
+ * users, one question every 4 s each: 2.2 s answering, 1.8 s idle): over OpenAI's per-key routing
+ * limit (about 15 a minute), where a single `prompt_cache_key` overflows.
+ */
+const openaiHotPrefix = (): Workload => ({
+  name: "openai-hot-prefix",
+  model: "gpt-5.6-terra",
+  system: [{ type: "text", text: supportSystem }],
+  sessions: 4,
+  maxTokens: 150,
+  turns: Array.from({ length: 60 }, (_, t) => ({
+    idleSeconds: t === 0 ? 0 : 1.8,
+    requests: [{ prompt: `User {session}, question ${t + 1}: ${prose(40, 700 + t)}` }]
+  }))
+})
+
 export const builtinWorkloads: Readonly<Record<string, () => Workload>> = {
   "agent-session": agentSession,
+  "openai-agent": openaiAgent,
+  "openai-hot-prefix": openaiHotPrefix,
   "multi-user-burst": multiUserBurst,
   "single-chat": singleChat,
   "idle-gap": idleGap

@@ -21,7 +21,7 @@ import { UsageError } from "./CliError.js"
 import { printable } from "./Output.js"
 import { isTTY, progressLine } from "./Progress.js"
 import type { ProviderName } from "./Providers.js"
-import { clocked, loadPrices, loadWorkload, providerLayer } from "./Providers.js"
+import { clocked, keyManagement, loadPrices, loadWorkload, providerLayer } from "./Providers.js"
 
 /**
  * @since 0.1.0
@@ -41,6 +41,8 @@ export interface Args {
   readonly keepAlive: boolean
   readonly overhead: boolean
   readonly pruner: boolean
+  /** OpenAI models: `prompt_cache_key` management (default sharded) */
+  readonly promptCacheKey?: "sharded" | "single" | "off" | undefined
   /** also split the workload over N replicas: N in-memory registries against one shared Redis */
   readonly replicas?: Option.Option<number> | undefined
 }
@@ -59,7 +61,8 @@ const benchOne = (workload: Workload.Workload, cmd: Args, prices: Pricing.PriceT
         idleScale: cmd.timeScale ?? 1
       }
       if (isTTY()) process.stderr.write(`  ${workload.name}: ${c.warming}, pruning ${c.pruning ? "on" : "off"}${c.keepAlive ? ", keep-alive" : ""}\n`)
-      results.push(yield* clocked(cmd.provider, Runner.run(workload, options, providerLayer(cmd.provider), progressLine)))
+      const provider = providerLayer(cmd.provider, { openaiKeys: keyManagement(cmd.promptCacheKey) })
+      results.push(yield* clocked(cmd.provider, Runner.run(workload, options, provider, progressLine)))
     }
     return results
   })
@@ -82,10 +85,10 @@ export const handle = (cmd: Args) =>
     if (Option.isSome(cmd.chart)) yield* writable("--chart", cmd.chart.value)
     const prices = yield* loadPrices(cmd.prices)
     const names = cmd.workload === "all" ? Workload.builtinNames : [cmd.workload]
-    if (cmd.provider === "anthropic") {
+    if (cmd.provider !== "simulated") {
       // the simulator starts each configuration with a cold cache; the real API has one cache for all
       yield* Console.error(
-        "note: with --provider anthropic every configuration shares the API's one cache: the first may warm it for the others"
+        `note: with --provider ${cmd.provider} every configuration shares the API's one cache: the first may warm it for the others`
       )
     }
     const documents: Array<{ workload: string; results: ReadonlyArray<Report> }> = []

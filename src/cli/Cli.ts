@@ -30,9 +30,9 @@ const workload = Options.text("workload").pipe(
   Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")} (default: agent-session)`),
   Options.withDefault("agent-session")
 )
-const provider = Options.choice("provider", ["simulated", "anthropic"]).pipe(
+const provider = Options.choice("provider", ["simulated", "anthropic", "openai"]).pipe(
   Options.withDescription(
-    "simulated (built in, no key, virtual time) or anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) (default: simulated)"
+    "simulated (built in, no key, virtual time; Anthropic and OpenAI models), anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) or openai (OPENAI_API_KEY, OPENAI_BASE_URL) (default: simulated)"
   ),
   Options.withDefault("simulated" as const)
 )
@@ -49,6 +49,12 @@ const timeScale = Options.float("time-scale").pipe(
     "multiply the workload's idle gaps by F (F < 1 compresses them, for runs against a real server; TTL expiry and keep-alive behave differently at another scale) (default: 1)"
   ),
   Options.withDefault(1)
+)
+const promptCacheKey = Options.choice("prompt-cache-key", ["sharded", "single", "off"]).pipe(
+  Options.withDescription(
+    "OpenAI models: one prompt_cache_key per shared prefix, sharded above 15 requests a minute (sharded), never sharded (single), or none sent (off) (default: sharded)"
+  ),
+  Options.withDefault("sharded" as const)
 )
 const metricsPort = integerIn("metrics-port", 0, 65_535).pipe(
   Options.withDescription("serve Prometheus metrics on 127.0.0.1:PORT/metrics while running"),
@@ -79,6 +85,7 @@ const run = Command.make(
     prices,
     json,
     timeScale,
+    promptCacheKey,
     metricsPort
   },
   (o) =>
@@ -99,6 +106,7 @@ const benchOptions = {
   prices,
   json,
   timeScale,
+  promptCacheKey,
   chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
   keepAlive: keepAlive("also run auto with keep-alive"),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),

@@ -12,6 +12,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import * as AnthropicProvider from "../anthropic/AnthropicProvider.js"
+import * as OpenAIProvider from "../openai/OpenAIProvider.js"
+import type { ShardingOptions } from "../openai/PromptCacheKeys.js"
 import * as Workload from "../bench/Workload.js"
 import { formatParseError } from "../internal/format.js"
 import type { LanguageModel } from "../LanguageModel.js"
@@ -25,7 +27,7 @@ import { UsageError } from "./CliError.js"
  * @since 0.1.0
  * @category models
  */
-export type ProviderName = "simulated" | "anthropic"
+export type ProviderName = "simulated" | "anthropic" | "openai"
 
 /**
  * Reads a price file: `{ "model-id": { "input": 3, "output": 15, "minCacheableTokens": 1024 } }`.
@@ -87,7 +89,8 @@ export const parseFaults = (spec: string): Effect.Effect<SimulatedProvider.Fault
   })
 
 /**
- * The provider layer: a fresh simulator (a cold cache) or the Anthropic API from the environment.
+ * The provider layer: a fresh simulator (a cold cache; OpenAI models through the OpenAI provider on
+ * it), or the Anthropic or OpenAI API from the environment.
  *
  * @since 0.1.0
  * @category providers
@@ -95,14 +98,27 @@ export const parseFaults = (spec: string): Effect.Effect<SimulatedProvider.Fault
 export const providerLayer = (
   provider: ProviderName,
   simulator: SimulatedProvider.SimulatorConfig = {}
-): Layer.Layer<LanguageModel, AuthenticationError | UsageError> =>
-  provider === "anthropic"
-    ? AnthropicProvider.layerConfig().pipe(
-      LayerM.mapError((e) =>
-        ConfigError.isConfigError(e) ? new UsageError({ detail: `configuration: ${String(e)}` }) : e
-      )
-    )
-    : SimulatedProvider.layer(simulator)
+): Layer.Layer<LanguageModel, AuthenticationError | UsageError> => {
+  const configured = <E, R>(layer: Layer.Layer<LanguageModel, E | ConfigError.ConfigError, R>) =>
+    LayerM.mapError(layer, (e) => ConfigError.isConfigError(e) ? new UsageError({ detail: `configuration: ${String(e)}` }) : e)
+  switch (provider) {
+    case "anthropic":
+      return configured(AnthropicProvider.layerConfig())
+    case "openai":
+      return configured(OpenAIProvider.layerConfig(undefined, { promptCacheKey: simulator.openaiKeys }))
+    case "simulated":
+      return SimulatedProvider.layer(simulator)
+  }
+}
+
+/**
+ * `--prompt-cache-key` as the OpenAI provider's key management.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const keyManagement = (choice: "sharded" | "single" | "off" | undefined): ShardingOptions | false =>
+  choice === "off" ? false : choice === "single" ? { maxShards: 1 } : {}
 
 /**
  * A workload by name or file, with `--model` applied, checked against the price table.

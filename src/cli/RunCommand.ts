@@ -14,7 +14,7 @@ import { listenFailure, RequestsFailed, UsageError } from "./CliError.js"
 import { serveMetrics } from "./MetricsServer.js"
 import { progressLine } from "./Progress.js"
 import type { ProviderName } from "./Providers.js"
-import { clocked, loadPrices, loadWorkload, providerLayer } from "./Providers.js"
+import { clocked, keyManagement, loadPrices, loadWorkload, providerLayer } from "./Providers.js"
 
 /**
  * @since 0.1.0
@@ -34,6 +34,8 @@ export interface Args {
   /** idle gaps × this (default 1) */
   readonly timeScale?: number | undefined
   readonly faults?: SimulatedProvider.Faults | undefined
+  /** OpenAI models: `prompt_cache_key` management (default sharded) */
+  readonly promptCacheKey?: "sharded" | "single" | "off" | undefined
 }
 
 /**
@@ -84,9 +86,9 @@ export const handle = (cmd: Args) =>
       idleScale: cmd.timeScale ?? 1,
       // against the real API the registry is shared with every other process through REDIS_URL; the
       // simulator's cache lives and dies with this run, so a shared registry would only mislead it
-      redisUrl: cmd.provider === "anthropic" && process.env.REDIS_URL ? process.env.REDIS_URL : undefined
+      redisUrl: cmd.provider !== "simulated" && process.env.REDIS_URL ? process.env.REDIS_URL : undefined
     }
-    const provider = providerLayer(cmd.provider, { faults: cmd.faults })
+    const provider = providerLayer(cmd.provider, { faults: cmd.faults, openaiKeys: keyManagement(cmd.promptCacheKey) })
     const result = yield* clocked(
       cmd.provider,
       Runner.run(workload, options, provider, progressLine, (partial) =>

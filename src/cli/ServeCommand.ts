@@ -80,9 +80,10 @@ export const handle = (cmd: Args) =>
       const s = yield* SimulatorServer.SimulatorServer
       yield* Console.log(
         [
-          `simulated Anthropic API on ${s.url}; Ctrl-C to stop`,
+          `simulated Anthropic and OpenAI APIs on ${s.url}; Ctrl-C to stop`,
           `  official SDKs, LangChain, curl:  ANTHROPIC_BASE_URL=${s.url}`,
           `  Vercel AI SDK (@ai-sdk/anthropic): baseURL ${s.url}/v1`,
+          `  OpenAI SDKs (gpt-* models):       OPENAI_BASE_URL=${s.url}/v1`,
           `  ${Option.isSome(cmd.apiKey) ? "only the --api-key given is accepted" : "any key is accepted, but one is required"}, and anthropic-version, as by the API`
         ].join("\n")
       )

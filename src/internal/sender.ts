@@ -44,13 +44,17 @@ export const make = ({ lm, metrics, registry, schedule }: SenderOptions): Send =
   return Effect.clockWith((clock) => {
     let sentAt = 0
     let begunAt: number | undefined
+    let observedAtBegun = false
     const attempt = Effect.suspend(() => {
       sentAt = clock.unsafeCurrentTimeMillis()
+      observedAtBegun = false
       if (!options.stream) return lm.create(request)
       return streamedResponse(lm, { ...request, stream: true }, (usage) =>
         Effect.suspend(() => {
           begunAt = clock.unsafeCurrentTimeMillis()
-          const registered = observe(registry, bps, usage, sentAt)
+          // a provider that reports usage only at the end (OpenAI) updates the registry then
+          observedAtBegun = usage !== undefined
+          const registered = usage === undefined ? Effect.void : observe(registry, bps, usage, sentAt)
           return options.onBegun === undefined ? registered : Effect.zipRight(registered, Effect.asVoid(options.onBegun))
         }))
     })
@@ -66,7 +70,7 @@ export const make = ({ lm, metrics, registry, schedule }: SenderOptions): Send =
             timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt
           })
           // a streamed call updated the registry when its response began (same cache usage)
-          return begunAt === undefined
+          return !observedAtBegun
             ? Effect.zipRight(observe(registry, bps, response.usage, sentAt), recorded)
             : recorded
         })

@@ -4,13 +4,13 @@
  */
 import type { Breakpoint, Position } from "../Prefix.js"
 import { LruMap } from "../internal/lru.js"
-import type { CacheTtl } from "../Prompt.js"
 import { ttlMillis } from "../Prompt.js"
 import type { Usage } from "../Response.js"
 
 export interface Entry {
   readonly tokens: number
-  readonly ttl: CacheTtl
+  /** how long the entry lives after it was written or last read */
+  readonly ttlMs: number
   /** readable once the writing request's response has begun */
   readonly readableAt: number
   expiresAt: number
@@ -42,12 +42,21 @@ export class CacheStore {
   }
 }
 
+/** an entry a request writes: its store key, its prefix length, its TTL */
+export interface Write {
+  readonly key: string
+  readonly tokens: number
+  readonly ttlMs: number
+}
+
 export interface CachePlan {
   readonly usage: Omit<Usage, "output">
-  /** the position whose cached entry is read, if any */
-  readonly hit: Position | undefined
+  /** the store key of the entry read, if any */
+  readonly hit: string | undefined
   /** entries this request writes when its response begins */
-  readonly writes: ReadonlyArray<{ readonly position: Position; readonly ttl: CacheTtl }>
+  readonly writes: ReadonlyArray<Write>
+  /** entries its read keeps alive besides the one it read (OpenAI: the shorter prefixes of a hit) */
+  readonly refreshes?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -91,34 +100,29 @@ export const plan = (
   let boundary = read
   let cacheCreation5m = 0
   let cacheCreation1h = 0
-  const writes: Array<{ position: Position; ttl: CacheTtl }> = []
+  const writes: Array<Write> = []
   for (const bp of effective) {
     if (hit !== undefined && bp.position.index <= hit.index) continue
     const segment = bp.position.cumulativeTokens - boundary
     if (bp.ttl === "1h") cacheCreation1h += segment
     else cacheCreation5m += segment
     boundary = bp.position.cumulativeTokens
-    writes.push({ position: bp.position, ttl: bp.ttl })
+    writes.push({ key: bp.position.fingerprint, tokens: bp.position.cumulativeTokens, ttlMs: ttlMillis(bp.ttl) })
   }
   return {
     usage: { input: total - boundary, cacheCreation5m, cacheCreation1h, cacheRead: read },
-    hit,
+    hit: hit?.fingerprint,
     writes
   }
 }
 
-/** Refreshes the entry read (at no cost) and records the writes, readable from `begunAt`. */
+/** Refreshes the entries read (at no cost) and records the writes, readable from `begunAt`. */
 export const commit = (store: CacheStore, p: CachePlan, readAt: number, begunAt: number): void => {
-  if (p.hit !== undefined) {
-    const entry = store.get(p.hit.fingerprint, readAt)
-    if (entry !== undefined) entry.expiresAt = Math.max(entry.expiresAt, readAt + ttlMillis(entry.ttl))
+  for (const key of p.hit === undefined ? [] : [p.hit, ...(p.refreshes ?? [])]) {
+    const entry = store.get(key, readAt)
+    if (entry !== undefined) entry.expiresAt = Math.max(entry.expiresAt, readAt + entry.ttlMs)
   }
   for (const w of p.writes) {
-    store.set(w.position.fingerprint, {
-      tokens: w.position.cumulativeTokens,
-      ttl: w.ttl,
-      readableAt: begunAt,
-      expiresAt: begunAt + ttlMillis(w.ttl)
-    })
+    store.set(w.key, { tokens: w.tokens, ttlMs: w.ttlMs, readableAt: begunAt, expiresAt: begunAt + w.ttlMs })
   }
 }

@@ -1,5 +1,7 @@
 /**
- * An in-process provider that behaves like the Anthropic Messages API's prompt cache: prefix order
+ * An in-process provider that behaves like the Anthropic Messages API's prompt cache — or, for an
+ * OpenAI model (its price row's `caching`), like OpenAI's (`OpenAICache`: routing by prefix and
+ * `prompt_cache_key`, automatic caching before GPT-5.6, breakpoints after) —: prefix order
  * tools → system → messages, explicit and automatic breakpoints, the 20-position lookback, writes only
  * at breakpoints, per-model minimum cacheable length, 5m/1h TTLs refreshed on read, entries readable
  * only once the writing request's response has begun, `max_tokens: 0` warm calls, the API's validation
@@ -18,11 +20,17 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { CacheStore, commit, plan } from "./CacheStore.js"
+import type { OpenAICacheConfig } from "./OpenAICache.js"
+import * as OpenAICache from "./OpenAICache.js"
 import type { LanguageModelService } from "../LanguageModel.js"
-import { LanguageModel } from "../LanguageModel.js"
+import { LanguageModel, route } from "../LanguageModel.js"
+import { OpenAIClient } from "../openai/OpenAIClient.js"
+import * as OpenAIProvider from "../openai/OpenAIProvider.js"
+import type { ShardingOptions } from "../openai/PromptCacheKeys.js"
+import * as SimulatedOpenAI from "./SimulatedOpenAI.js"
 import { breakpoints, positions, totalTokens } from "../Prefix.js"
 import type { PriceTable } from "../Pricing.js"
-import { defaultTable, limitsOf, lookup } from "../Pricing.js"
+import { cachingOf, defaultTable, isOpenAIModel, limitsOf, lookup } from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import { violations } from "../PromptValidation.js"
 import type { ProviderError } from "../ProviderError.js"
@@ -103,6 +111,10 @@ export interface SimulatorConfig {
    * a long-running server sets a bound)
    */
   readonly callLogLimit?: number | undefined
+  /** OpenAI's cache rules: routing, lifetimes, when a write becomes readable (docs/openai.md) */
+  readonly openai?: OpenAICacheConfig | undefined
+  /** the OpenAI provider's `prompt_cache_key` management over the simulator (default on) */
+  readonly openaiKeys?: ShardingOptions | false | undefined
 }
 
 /**
@@ -144,6 +156,13 @@ export interface SimulatorService {
   readonly countTokens: (request: MessagesRequest) => number
   /** the model ids it serves (its price table's) */
   readonly models: ReadonlyArray<string>
+  /** its price table (each model's `caching` says whose rules it follows) */
+  readonly table: PriceTable
+  /**
+   * the simulator itself, taking every request in the library's request model: the `LanguageModel`
+   * of the layer sends OpenAI models through the OpenAI provider on top of it
+   */
+  readonly direct: LanguageModelService
 }
 
 /**
@@ -166,7 +185,7 @@ const prng = (seed: number) => {
 
 type Fault = "rateLimited" | "overloaded" | "serverError" | "connectionReset" | "timeout"
 
-type Begun = Extract<StreamEvent, { readonly _tag: "Begun" }>
+type Begun = Extract<StreamEvent, { readonly _tag: "Begun" }> & { readonly usage: Usage }
 
 const FILLER = "The quick brown fox jumps over the lazy dog. "
 
@@ -243,7 +262,20 @@ export const make = (config: SimulatorConfig = {}) =>
     const store = new CacheStore(config.maxEntries ?? 100_000)
     const log: Array<CallRecord> = []
     const callLogLimit = config.callLogLimit ?? Number.POSITIVE_INFINITY
+    const openai = config.openai ?? {}
+    const router = new OpenAICache.Router(openai.routingLimitPerMinute ?? 15)
+    const readableOnArrival = openai.readableWhen === "request-received"
     let counter = 0
+
+    /** the cache plan under the model's rules (OpenAI's are routed first: an overflow reads nothing) */
+    const planFor = (request: MessagesRequest, all: ReturnType<typeof positions>, bps: ReturnType<typeof breakpoints>, now: number, min: number) => {
+      const caching = cachingOf(models, request.model)
+      if (caching === "anthropic") return plan(store, all, bps, now, min, lookback)
+      const key = (request as { readonly prompt_cache_key?: unknown }).prompt_cache_key
+      const bucket = OpenAICache.bucketOf(all, typeof key === "string" ? key : undefined, openai.routingPrefixTokens ?? 256)
+      const served = router.route(bucket, now)
+      return OpenAICache.plan(store, all, request, now, caching, min, served ? bucket : undefined, openai)
+    }
 
     const drawFault = (): Fault | undefined => {
       const order: ReadonlyArray<Fault> = ["rateLimited", "overloaded", "serverError", "connectionReset", "timeout"]
@@ -289,7 +321,7 @@ export const make = (config: SimulatorConfig = {}) =>
     ): Effect.Effect<{ readonly begun: Begun; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
       Effect.gen(function*() {
         const n = ++counter
-        const id = `msg_sim_${n.toString().padStart(6, "0")}`
+        const id = `${cachingOf(models, request.model) === "anthropic" ? "msg_sim_" : "chatcmpl-sim-"}${n.toString().padStart(6, "0")}`
         const requestId = `req_sim_${n.toString().padStart(6, "0")}`
         const price = lookup(models, request.model)
         // the API's limits of the model (max_tokens, context window) are checked with its other rules
@@ -323,7 +355,8 @@ export const make = (config: SimulatorConfig = {}) =>
             Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
           )
         const fault = drawFault()
-        const cachePlan = plan(store, all, bps, startedAt, price.value.minCacheableTokens, lookback)
+        const cachePlan = planFor(request, all, bps, startedAt, price.value.minCacheableTokens)
+        if (readableOnArrival && cachingOf(models, request.model) !== "anthropic") commit(store, cachePlan, startedAt, startedAt)
         const u = cachePlan.usage
         const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
         yield* observed(Effect.gen(function*() {
@@ -336,7 +369,7 @@ export const make = (config: SimulatorConfig = {}) =>
             latency.baseMs + (latency.uncachedMsPer1k * uncached + latency.cachedMsPer1k * u.cacheRead) / 1000
           )
           const begunAt = yield* Clock.currentTimeMillis
-          commit(store, cachePlan, startedAt, begunAt)
+          if (!(readableOnArrival && cachingOf(models, request.model) !== "anthropic")) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
         }))
         const begun: Begun = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
@@ -394,7 +427,9 @@ export const make = (config: SimulatorConfig = {}) =>
       cacheSize: Effect.sync(() => store.entries.size),
       flushCache: Effect.sync(() => store.entries.clear()),
       countTokens: (request) => totalTokens(positions(request)),
-      models: Object.keys(models)
+      models: Object.keys(models),
+      table: models,
+      direct: model
     }
     return { model, inspect }
   })
@@ -407,6 +442,13 @@ export const make = (config: SimulatorConfig = {}) =>
  */
 export const layer = (config: SimulatorConfig = {}): Layer.Layer<LanguageModel | Simulator> =>
   Layer.effectContext(
-    Effect.map(make(config), ({ inspect, model }) =>
-      Context.make(LanguageModel, model).pipe(Context.add(Simulator, inspect)))
+    Effect.gen(function*() {
+      const { inspect, model } = yield* make(config)
+      // OpenAI models go through the real OpenAI provider, over the simulator as its client
+      const openai = yield* OpenAIProvider.make({ models: inspect.table, promptCacheKey: config.openaiKeys }).pipe(
+        Effect.provideService(OpenAIClient, SimulatedOpenAI.client(model, inspect.table))
+      )
+      const routed = route("simulated", (m) => (isOpenAIModel(inspect.table, m) ? openai : model))
+      return Context.make(LanguageModel, routed).pipe(Context.add(Simulator, inspect))
+    })
   )

@@ -1,9 +1,11 @@
 /**
- * The simulator as a local Anthropic-compatible HTTP server: `POST /v1/messages` (JSON and SSE, the
- * API's event sequence), `POST /v1/messages/count_tokens`, the API's error bodies and headers
- * (`request-id`, `retry-after`, `retry-after-ms`), and the simulator's fault injection.
+ * The simulator as a local Anthropic- and OpenAI-compatible HTTP server: `POST /v1/messages` (JSON and
+ * SSE, the API's event sequence), `POST /v1/messages/count_tokens`, `POST /v1/chat/completions` (JSON
+ * and SSE, OpenAI's chunks: `ChatRoute`), `GET /v1/models`, each API's error bodies and headers
+ * (`request-id` / `x-request-id`, `retry-after`, `retry-after-ms`), and the simulator's fault injection.
  *
- * Point any app, in any language, with any SDK at it through `ANTHROPIC_BASE_URL` to see its caching
+ * Point any app, in any language, with any SDK at it through `ANTHROPIC_BASE_URL` (or `OPENAI_BASE_URL`
+ * with `/v1`) to see its caching
  * behaviour offline, with no key and no cost. A scripted mode plays exact sequences of errors for
  * tests, and every request received is logged.
  *
@@ -20,7 +22,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
@@ -31,38 +32,19 @@ import { LanguageModel } from "../LanguageModel.js"
 import { decodeRequest } from "../Prompt.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { ProviderError } from "../ProviderError.js"
-import { ConnectionError, retryAfterMs, toStatus } from "../ProviderError.js"
+import { retryAfterMs, toStatus } from "../ProviderError.js"
 import type { Response, StreamEvent } from "../Response.js"
-import { toApiUsage } from "../Response.js"
+import { emptyUsage, toApiUsage } from "../Response.js"
+import * as ChatRoute from "./ChatRoute.js"
+import type { ScriptStep } from "./Script.js"
 import { Simulator } from "./SimulatedProvider.js"
+import type { Item } from "./Streaming.js"
+import { forked } from "./Streaming.js"
 
-/**
- * One scripted answer, consumed in order by the next requests before the simulator answers again.
- *
- * @since 0.1.0
- * @category models
- */
-export type ScriptStep =
-  | {
-    readonly _tag: "Error"
-    readonly status: number
-    readonly type: string
-    readonly message?: string | undefined
-    /** sent as `retry-after` (seconds), and only that header unless `retryAfterMs` is set too */
-    readonly retryAfterSeconds?: number | undefined
-    /** sent as `retry-after-ms`, and only that header unless `retryAfterSeconds` is set too */
-    readonly retryAfterMs?: number | undefined
-  }
-  /** a 200 SSE response that sends `message_start`, then an `error` event */
-  | { readonly _tag: "StreamError"; readonly type: string; readonly message?: string | undefined }
-  /** the connection is destroyed: before any byte (JSON) or after `message_start` (SSE) */
-  | { readonly _tag: "Reset" }
-  /** a 200 SSE response that sends `message_start`, then nothing, keeping the connection open */
-  | { readonly _tag: "Stall" }
-  /** wait, then answer from the simulator */
-  | { readonly _tag: "Delay"; readonly ms: number }
-  /** answer from the simulator */
-  | { readonly _tag: "Pass" }
+export type {
+  /** @since 0.1.0 */
+  ScriptStep
+} from "./Script.js"
 
 /**
  * A request as the server received it.
@@ -149,7 +131,7 @@ const encodeEvent = (
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: toApiUsage(e.usage)
+          usage: toApiUsage(e.usage ?? emptyUsage)
         }
       })
       if (afterStart?._tag === "StreamError") {
@@ -258,16 +240,20 @@ const messageJson = (r: Response) => ({
 
 const encoder = new TextEncoder()
 
-/** the API's model object for a simulated model */
+/** the model object for a simulated model, with the fields of both APIs (Anthropic's and OpenAI's) */
 const modelInfo = (id: string) => ({
   type: "model",
+  object: "model",
   id,
   display_name: id.replace(/^claude-/, "Claude ").replace(/-/g, " "),
-  created_at: "2026-01-01T00:00:00Z"
+  created_at: "2026-01-01T00:00:00Z",
+  created: 1_767_225_600,
+  owned_by: id.startsWith("claude") ? "anthropic" : "openai"
 })
 
-/** `GET /v1/models`, one page with every simulated model */
+/** `GET /v1/models`, one page with every simulated model (a list to both SDKs) */
 const modelList = (ids: ReadonlyArray<string>) => ({
+  object: "list",
   data: ids.map(modelInfo),
   has_more: false,
   first_id: ids[0] ?? null,
@@ -359,17 +345,6 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =
 
 const shortened = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message)
 
-/** completes (with a ConnectionError) when the client closes the connection before the response ended */
-const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
-  Effect.async<never, ConnectionError>((resume) => {
-    const response = NodeHttpServerRequest.toServerResponse(request)
-    const onClose = () => {
-      if (!response.writableEnded) resume(Effect.fail(new ConnectionError({ detail: "the client closed the connection" })))
-    }
-    response.on("close", onClose)
-    return Effect.sync(() => void response.off("close", onClose))
-  })
-
 /**
  * A streamed answer from the model: the simulator's events as SSE frames, sent as they come, the API's
  * error body when the call fails before it begins, an `error` event when it fails after; a scripted
@@ -383,29 +358,17 @@ const streamResponse = (
   afterStart: ScriptStep | undefined
 ) =>
   Effect.gen(function*() {
-    type Item = { _tag: "Event"; event: StreamEvent } | { _tag: "Error"; error: ProviderError } | { _tag: "End" }
-    const queue = yield* Queue.unbounded<Item>()
-    const httpRequest = yield* HttpServerRequest.HttpServerRequest
-    yield* lm.stream(request).pipe(
-      Stream.runForEach((event) => Queue.offer(queue, { _tag: "Event", event })),
-      Effect.raceFirst(clientGone(httpRequest)),
-      Effect.matchEffect({
-        onFailure: (error) => Queue.offer(queue, { _tag: "Error", error }),
-        onSuccess: () => Queue.offer(queue, { _tag: "End" })
-      }),
-      Effect.forkDaemon
-    )
-    const first = yield* Queue.take(queue)
+    const { first, httpRequest, rest: queued } = yield* forked(lm.stream(request))
     if (first._tag === "Error") return fromProviderError(first.error, requestId)
     const framing = { textBlockOpen: false }
-    const frames = (item: Item): Effect.Effect<ReadonlyArray<string>, "reset"> => {
+    const frames = (item: Item<StreamEvent>): Effect.Effect<ReadonlyArray<string>, "reset"> => {
       if (item._tag === "End") return Effect.succeed([])
       if (item._tag === "Error") {
         if (item.error._tag === "ConnectionError") return Effect.fail("reset" as const)
         const { type } = toStatus(item.error)
         return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
       }
-      return Effect.succeed(encodeEvent(item.event, requestId, afterStart, framing))
+      return Effect.succeed(encodeEvent(item.value, requestId, afterStart, framing))
     }
     const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
       afterStart?._tag === "Stall"
@@ -416,11 +379,7 @@ const streamResponse = (
     )
     const rest = stopAfterFirst
       ? (afterStart?._tag === "Reset" ? reset : afterStart?._tag === "Stall" ? Stream.never : Stream.empty)
-      : Stream.fromQueue(queue).pipe(
-        Stream.takeUntil((item) => item._tag !== "Event"),
-        Stream.mapEffect(frames),
-        Stream.flattenIterables
-      )
+      : queued.pipe(Stream.mapEffect(frames), Stream.flattenIterables)
     const body = Stream.fromEffect(frames(first)).pipe(
       Stream.flattenIterables,
       Stream.concat(rest),
@@ -455,7 +414,7 @@ export const make = (options: ServerOptions = {}) =>
     const receivedLimit = options.receivedLimit ?? 1_000
     const record = (request: HttpServerRequest.HttpServerRequest, json: Either.Either<unknown, string>) => {
       if (receivedLimit <= 0) return
-      const key = request.headers["x-api-key"]
+      const key = request.headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
       received.push({
         path: new URL(request.url, "http://localhost").pathname,
         receivedAt: Date.now(),
@@ -538,11 +497,30 @@ export const make = (options: ServerOptions = {}) =>
           Effect.succeed(errorResponse({ status, type, message, requestId }))
         if (key === undefined) return refuse(401, "authentication_error", "x-api-key header is required")
         if (options.apiKey !== undefined && key !== options.apiKey) return refuse(401, "authentication_error", "invalid x-api-key")
-        if (request.headers["anthropic-version"] === undefined) {
+        // OpenAI's clients (a Bearer key, no x-api-key) list models without an anthropic-version
+        const openaiClient = apiKey === undefined && bearer !== undefined
+        if (request.headers["anthropic-version"] === undefined && !(openaiClient && request.method === "GET")) {
           return refuse(400, "invalid_request_error", "anthropic-version: header is required")
         }
         return route
       })
+
+    /** OpenAI's rule: `Authorization: Bearer <key>` (else 401, in OpenAI's shape) */
+    const chatCompletions = Effect.gen(function*() {
+      const { json, requestId } = yield* Incoming
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const key = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
+      if (key === undefined || (options.apiKey !== undefined && key !== options.apiKey)) {
+        return ChatRoute.errorResponse({
+          status: 401,
+          type: "invalid_request_error",
+          code: "invalid_api_key",
+          message: key === undefined ? "You didn't provide an API key: send Authorization: Bearer <key>" : "Incorrect API key provided",
+          requestId
+        })
+      }
+      return yield* ChatRoute.handle(sim, json, requestId, script.shift())
+    })
 
     const listModels = Effect.succeed(HttpServerResponse.unsafeJson(modelList(sim.models)))
     const getModel = Effect.gen(function*() {
@@ -557,6 +535,7 @@ export const make = (options: ServerOptions = {}) =>
     const router = HttpRouter.empty.pipe(
       HttpRouter.post("/v1/messages", authenticated(messages)),
       HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens)),
+      HttpRouter.post("/v1/chat/completions", chatCompletions),
       HttpRouter.get("/v1/models", authenticated(listModels)),
       HttpRouter.get("/v1/models/:id", authenticated(getModel))
     )

@@ -1,6 +1,6 @@
 /**
- * The simulator wing: a cache-faithful Anthropic simulator, its HTTP server, a virtual clock for
- * simulated time, and the ready-made pipeline stack over it.
+ * The simulator wing: a cache-faithful simulator of Anthropic's and OpenAI's prompt caches, its HTTP
+ * server (both APIs), a virtual clock for simulated time, and the ready-made pipeline stack over it.
  *
  * @since 0.1.0
  */
@@ -10,6 +10,9 @@ export * as SimulatedProvider from "./SimulatedProvider.js"
 
 /** @since 0.1.0 */
 export * as SimulatedPipeline from "./SimulatedPipeline.js"
+
+/** @since 0.2.0 */
+export * as SimulatedOpenAI from "./SimulatedOpenAI.js"
 
 /** @since 0.1.0 */
 export * as SimulatorServer from "./SimulatorServer.js"

@@ -29,7 +29,7 @@ describe("the packed package", () => {
       files: Array<{ path: string }>
     }>
     const paths = packed[0]!.files.map((f) => f.path)
-    for (const entry of ["dist/index.js", "dist/index.d.ts", "dist/anthropic/index.js", "dist/simulator/index.d.ts", "dist/redis/index.js", "dist/cli/bin.js", "package.json", "README.md"]) {
+    for (const entry of ["dist/index.js", "dist/index.d.ts", "dist/anthropic/index.js", "dist/openai/index.js", "dist/simulator/index.d.ts", "dist/redis/index.js", "dist/cli/bin.js", "package.json", "README.md"]) {
       expect(paths).toContain(entry)
     }
     expect(paths.filter((p) => p.startsWith("src/") || p.startsWith("test/") || p.endsWith(".map") || p.endsWith(".tsbuildinfo"))).toEqual([])

@@ -5,6 +5,7 @@
 import { Effect, Either, Layer } from "effect"
 import { CacheMetrics, Pipeline } from "effect-prompt-cache"
 import { AnthropicProvider } from "effect-prompt-cache/anthropic"
+import { OpenAIProvider } from "effect-prompt-cache/openai"
 import { SimulatedProvider, VirtualTime } from "effect-prompt-cache/simulator"
 
 const SYSTEM = "You are a meticulous senior reviewer. Be concrete; cite line numbers. ".repeat(200)
@@ -22,6 +23,7 @@ const review = (diff: string) =>
 
 // the app's real stack, built but not run (no key here): it must type-check against the installed wing
 export const AppLive = Pipeline.layer({ warmer: { policy: "auto" } }).pipe(Layer.provide(AnthropicProvider.layerConfig()))
+export const OpenAILive = Pipeline.layer().pipe(Layer.provide(OpenAIProvider.layerConfig()))
 const TestLive = Pipeline.layer().pipe(Layer.provideMerge(SimulatedProvider.layer()))
 
 const main = Effect.gen(function*() {

@@ -248,7 +248,7 @@ describe("SimulatedProvider", () => {
       expect(list.flatMap((x) => (x.e._tag === "TextDelta" ? [x.e.text] : [])).join("")).toBe(completed.response.content[0]!.text)
       const begun = list[0]!
       const done = list.at(-1)!
-      expect(begun.e._tag === "Begun" && begun.e.usage.cacheCreation5m).toBe(5000)
+      expect(begun.e._tag === "Begun" && begun.e.usage?.cacheCreation5m).toBe(5000)
       expect(begun.t).toBeLessThan(done.t)
       expect(done.e._tag === "Completed" && done.e.response.usage.output).toBe(100)
     }).pipe(Effect.provide(simulated())))
@@ -266,7 +266,7 @@ describe("SimulatedProvider", () => {
           const since = (t: number) => Math.round((t - start) * 1000) / 1000
           for (const q of ["a", "b"]) {
             const request = { ...sharedPrefixRequest(5000, q), stream: true }
-            const onBegun = (usage: Usage) =>
+            const onBegun = (usage: Usage | undefined) =>
               Effect.map(Effect.clockWith((c) => c.currentTimeMillis), (t) => void out.push({ begun: usage, t: since(t) }))
             const response = yield* runClocked(
               native ? lm.streamResponse!(request, onBegun) : streamToResponse(lm.stream(request), onBegun)

@@ -1,0 +1,144 @@
+/**
+ * The pure parts of the OpenAI wing: translations both ways, usage, `prompt_cache_key` sharding, and
+ * the simulator's OpenAI cache rules.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import type { ChatRequest } from "../../src/openai/ChatWire.js"
+import * as PromptCacheKeys from "../../src/openai/PromptCacheKeys.js"
+import { fromChatRequest, toChatRequest, usageFromChat, usageToChat } from "../../src/openai/Translation.js"
+import { positions } from "../../src/Prefix.js"
+import type { MessagesRequest } from "../../src/Prompt.js"
+import { CacheStore, commit } from "../../src/simulator/CacheStore.js"
+import * as OpenAICache from "../../src/simulator/OpenAICache.js"
+import { textOfTokens } from "../fixtures.js"
+
+const roundTrip = (request: MessagesRequest, caching: "openai-automatic" | "openai-breakpoints" = "openai-breakpoints") =>
+  Either.getOrThrow(fromChatRequest(Either.getOrThrow(toChatRequest(request, caching)) as unknown as ChatRequest))
+
+const conversation = (marked: boolean): MessagesRequest => ({
+  model: "gpt-5.6-terra",
+  max_tokens: 100,
+  system: "You review code.",
+  tools: [{ name: "read", input_schema: { type: "object", properties: { path: { type: "string" } } } }],
+  messages: [
+    { role: "user", content: "Read both." },
+    {
+      role: "assistant",
+      content: [
+        { type: "text", text: "Reading." },
+        { type: "tool_use", id: "c1", name: "read", input: { path: "a.ts" } },
+        { type: "tool_use", id: "c2", name: "read", input: { path: "b.ts" } }
+      ]
+    },
+    {
+      role: "user",
+      content: [
+        { type: "tool_result", tool_use_id: "c1", content: "A" },
+        { type: "tool_result", tool_use_id: "c2", content: "B", ...(marked ? { cache_control: { type: "ephemeral" as const } } : {}) },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+        { type: "text", text: "Compare." }
+      ]
+    }
+  ]
+})
+
+describe("translation", () => {
+  it("parallel tool calls, tool results and images survive Messages → Chat → Messages", () => {
+    const chat = Either.getOrThrow(toChatRequest(conversation(false), "openai-breakpoints"))
+    const messages = chat.messages as ReadonlyArray<{ role: string; tool_calls?: ReadonlyArray<unknown> }>
+    expect(messages.map((m) => m.role)).toEqual(["developer", "user", "assistant", "tool", "tool", "user"])
+    expect(messages[2]!.tool_calls).toHaveLength(2)
+    expect(roundTrip(conversation(false)).messages).toEqual(conversation(false).messages)
+  })
+
+  it("a breakpoint changes no fingerprint: marked and unmarked prompts chain the same after the trip", () => {
+    const fp = (r: MessagesRequest) => positions(roundTrip(r)).map((p) => p.fingerprint)
+    expect(fp(conversation(true))).toEqual(fp(conversation(false)))
+    // and the mark arrives where it was put
+    const marked = roundTrip(conversation(true)).messages[2]!.content as ReadonlyArray<{ cache_control?: unknown }>
+    expect(marked[1]!.cache_control).toEqual({ type: "ephemeral" })
+  })
+
+  it("breakpoints are explicit parts on GPT-5.6 and dropped before it; max_tokens 0 is one token", () => {
+    const request: MessagesRequest = {
+      model: "gpt-5.6-terra",
+      max_tokens: 0,
+      system: [{ type: "text", text: "S", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: "Q" }]
+    }
+    const on = JSON.stringify(Either.getOrThrow(toChatRequest(request, "openai-breakpoints")))
+    const off = JSON.stringify(Either.getOrThrow(toChatRequest(request, "openai-automatic")))
+    expect(on).toContain(`"prompt_cache_breakpoint":{"mode":"explicit"}`)
+    expect(off).not.toContain("prompt_cache_breakpoint")
+    expect(JSON.parse(on).max_completion_tokens).toBe(1)
+  })
+
+  it("usage: prompt_tokens = plain + cached + written, both ways", () => {
+    const usage = usageFromChat({ prompt_tokens: 1000, completion_tokens: 7, total_tokens: 1007, prompt_tokens_details: { cached_tokens: 600, cache_write_tokens: 300 } })
+    expect(usage).toEqual({ input: 100, cacheCreation5m: 300, cacheCreation1h: 0, cacheRead: 600, output: 7 })
+    expect(usageFromChat(usageToChat(usage, "openai-breakpoints"))).toEqual(usage)
+    expect(usageToChat(usage, "openai-automatic").prompt_tokens_details).toEqual({ cached_tokens: 600 })
+  })
+})
+
+describe("prompt_cache_key sharding", () => {
+  it("one key below the limit; shards above it, each kept under it; free again after a quiet minute", () => {
+    const keys = PromptCacheKeys.make({ perKeyPerMinute: 15, headroom: 0.8 })
+    const fp = "ab".repeat(32)
+    const minute = Array.from({ length: 60 }, (_, i) => keys.keyFor(fp, i * 1000))
+    const counts = new Map<string, number>()
+    for (const k of minute) counts.set(k, (counts.get(k) ?? 0) + 1)
+    expect([...counts.values()].every((n) => n <= 12)).toBe(true)
+    expect(counts.size).toBe(5)
+    expect(minute[0]).toBe(`epc-${fp.slice(0, 24)}`)
+    expect(keys.keyFor(fp, 200_000)).toBe(`epc-${fp.slice(0, 24)}`)
+    expect(keys.shardsOf(fp, 200_000)).toBe(1)
+  })
+})
+
+describe("the simulator's OpenAI cache", () => {
+  const request = (model: string, question: string, extra: Partial<MessagesRequest> = {}): MessagesRequest => ({
+    model,
+    max_tokens: 10,
+    system: [{ type: "text", text: textOfTokens(3000), cache_control: { type: "ephemeral" } }],
+    messages: [{ role: "user", content: question }],
+    ...extra
+  })
+  const run = (store: CacheStore, r: MessagesRequest, caching: "openai-automatic" | "openai-breakpoints", now: number, machine = "m") => {
+    const p = OpenAICache.plan(store, positions(r), r, now, caching, 1024, machine, {})
+    commit(store, p, now, now)
+    return p.usage
+  }
+
+  it("before GPT-5.6: the shared prefix is read in 128-token steps, nothing is reported written", () => {
+    const store = new CacheStore(1000)
+    run(store, request("gpt-4.1", "one"), "openai-automatic", 0)
+    const second = run(store, request("gpt-4.1", "two"), "openai-automatic", 1)
+    expect(second.cacheCreation5m).toBe(0)
+    expect((second.cacheRead - 1024) % 128).toBe(0)
+    expect(second.cacheRead).toBeGreaterThan(3000 - 128)
+  })
+
+  it("GPT-5.6: reads only where a breakpoint was written; explicit mode writes no implicit one", () => {
+    const store = new CacheStore(1000)
+    const unmarked = (q: string) => request("gpt-5.6-terra", q, { system: textOfTokens(3000) })
+    run(store, unmarked("one"), "openai-breakpoints", 0)
+    // the implicit breakpoint sat at the end of "one": "two" shares the system but no breakpoint ends it
+    expect(run(store, unmarked("two"), "openai-breakpoints", 1).cacheRead).toBe(0)
+    const marked = run(store, request("gpt-5.6-terra", "three"), "openai-breakpoints", 2)
+    expect(marked.cacheRead).toBe(0)
+    expect(run(store, request("gpt-5.6-terra", "four"), "openai-breakpoints", 3).cacheRead).toBeGreaterThanOrEqual(3000)
+    const explicitOnly = run(new CacheStore(10), unmarked("five") as MessagesRequest & object, "openai-breakpoints", 4)
+    expect(explicitOnly.cacheCreation5m).toBeGreaterThan(0)
+    const none = OpenAICache.plan(new CacheStore(10), positions(unmarked("x")), { ...unmarked("x"), prompt_cache_options: { mode: "explicit" } } as MessagesRequest, 0, "openai-breakpoints", 1024, "m", {})
+    expect(none.usage.cacheCreation5m).toBe(0)
+  })
+
+  it("routing: a bucket's machine serves 15 requests a minute; the rest overflow", () => {
+    const router = new OpenAICache.Router(15)
+    const served = Array.from({ length: 60 }, (_, i) => router.route("b", i * 1000)).filter(Boolean).length
+    expect(served).toBe(15)
+    expect(router.route("b", 61_000)).toBe(true)
+  })
+})
