@@ -1,10 +1,13 @@
 /**
  * `serve` as third-party clients meet it, as a separate process: the Vercel AI SDK with the base URL
  * the banner prints for it (`…/v1`), and LangChain's ChatAnthropic with structured output (a forced
- * tool call), which the server used to answer with plain text.
+ * tool call), which the server used to answer with plain text; and on the OpenAI side, the AI SDK's
+ * OpenAI chat provider and LangChain's ChatOpenAI at the banner's `OPENAI_BASE_URL`.
  */
 import { createAnthropic } from "@ai-sdk/anthropic"
+import { createOpenAI } from "@ai-sdk/openai"
 import { ChatAnthropic } from "@langchain/anthropic"
+import { ChatOpenAI } from "@langchain/openai"
 import { describe, expect, it } from "@effect/vitest"
 import { generateText, streamText } from "ai"
 import * as Effect from "effect/Effect"
@@ -15,14 +18,17 @@ const SYSTEM = "You are a terse assistant who answers in one short sentence. ".r
 
 /** `serve --port 0` as a process; its banner's URLs once it is ready; killed with the scope */
 const serve = Effect.acquireRelease(
-  Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly sdkUrl: string; readonly aiSdkUrl: string }>((resume) => {
+  Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly sdkUrl: string; readonly aiSdkUrl: string; readonly openaiUrl: string }>((resume) => {
     const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] })
     let out = ""
     child.stdout!.on("data", (d) => {
       out += d
       const sdkUrl = /ANTHROPIC_BASE_URL=(\S+)/.exec(out)?.[1]
       const aiSdkUrl = /baseURL (\S+)/.exec(out)?.[1]
-      if (sdkUrl !== undefined && aiSdkUrl !== undefined) resume(Effect.succeed({ child, sdkUrl, aiSdkUrl }))
+      const openaiUrl = /OPENAI_BASE_URL=(\S+)/.exec(out)?.[1]
+      if (sdkUrl !== undefined && aiSdkUrl !== undefined && openaiUrl !== undefined) {
+        resume(Effect.succeed({ child, sdkUrl, aiSdkUrl, openaiUrl }))
+      }
     })
   }),
   ({ child }) => Effect.sync(() => void child.kill())
@@ -70,5 +76,37 @@ describe("third-party clients against serve", () => {
       expect(Joke.parse(joke)).toEqual(joke)
       const plain = yield* Effect.promise(() => model.invoke("Hello"))
       expect(String(plain.content).length).toBeGreaterThan(0)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("the Vercel AI SDK's OpenAI chat provider: text, a stream, and the prefix cached then read", () =>
+    Effect.gen(function*() {
+      const { openaiUrl } = yield* serve
+      const openai = createOpenAI({ baseURL: openaiUrl, apiKey: "any-key" })
+      const ask = (prompt: string) =>
+        Effect.promise(() => generateText({ model: openai.chat("gpt-4.1"), maxOutputTokens: 20, system: SYSTEM, prompt }))
+      const first = yield* ask("Hello?")
+      expect(first.text.length).toBeGreaterThan(0)
+      expect(first.usage.cachedInputTokens ?? 0).toBe(0)
+      const second = yield* ask("And again?")
+      expect(second.usage.cachedInputTokens).toBeGreaterThan(2000)
+      expect((second.usage.cachedInputTokens! - 1024) % 128).toBe(0)
+      const streamed = yield* Effect.promise(async () => {
+        const result = streamText({ model: openai.chat("gpt-4.1"), maxOutputTokens: 40, prompt: "Stream, please." })
+        const parts: Array<string> = []
+        for await (const part of result.textStream) parts.push(part)
+        return parts
+      })
+      expect(streamed.length).toBeGreaterThan(1)
+    }).pipe(Effect.scoped), 120_000)
+
+  it.live("LangChain's ChatOpenAI: a reply, and withStructuredOutput gets a tool call that fits the schema", () =>
+    Effect.gen(function*() {
+      const { openaiUrl } = yield* serve
+      const model = new ChatOpenAI({ model: "gpt-4.1", apiKey: "any-key", configuration: { baseURL: openaiUrl }, maxTokens: 200, maxRetries: 0 })
+      const plain = yield* Effect.promise(() => model.invoke("Hello"))
+      expect(String(plain.content).length).toBeGreaterThan(0)
+      const Joke = z.object({ setup: z.string(), punchline: z.string(), rating: z.number().int().min(1) })
+      const joke = yield* Effect.promise(() => model.withStructuredOutput(Joke, { name: "Joke", method: "functionCalling" }).invoke("Tell me a joke"))
+      expect(Joke.parse(joke)).toEqual(joke)
     }).pipe(Effect.scoped), 120_000)
 })
