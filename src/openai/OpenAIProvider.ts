@@ -71,10 +71,10 @@ export const make = (options: ProviderOptions = {}): Effect.Effect<LanguageModel
         yield* validatePrompt(request, Pricing.limitsOf(table, request.model))
         const body = yield* toChatRequest(request, Pricing.cachingOf(table, request.model))
         if (keys === undefined || body.prompt_cache_key !== undefined) return body
-        const first = breakpoints(request)[0]
-        if (first === undefined) return body
+        const bps = breakpoints(request)
+        if (bps.length === 0) return body
         const now = yield* Clock.currentTimeMillis
-        return { ...body, prompt_cache_key: keys.keyFor(first.position.fingerprint, now) }
+        return { ...body, prompt_cache_key: keys.keyFor(bps.map((b) => b.position.fingerprint), now) }
       })
 
     const create = (request: MessagesRequest): Effect.Effect<Response, ProviderError> =>

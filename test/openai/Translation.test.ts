@@ -83,17 +83,46 @@ describe("translation", () => {
 })
 
 describe("prompt_cache_key sharding", () => {
-  it("one key below the limit; shards above it, each kept under it; free again after a quiet minute", () => {
+  const fp = "ab".repeat(32)
+  const uses = (sent: ReadonlyArray<{ key: string; at: number }>) => {
+    const byKey = new Map<string, Array<number>>()
+    for (const { at, key } of sent) byKey.set(key, [...(byKey.get(key) ?? []), at])
+    return byKey
+  }
+
+  it("one key below the limit; shards above it, none over the limit in any minute; free again after a quiet minute", () => {
     const keys = PromptCacheKeys.make({ perKeyPerMinute: 15, headroom: 0.8 })
-    const fp = "ab".repeat(32)
-    const minute = Array.from({ length: 60 }, (_, i) => keys.keyFor(fp, i * 1000))
-    const counts = new Map<string, number>()
-    for (const k of minute) counts.set(k, (counts.get(k) ?? 0) + 1)
-    expect([...counts.values()].every((n) => n <= 12)).toBe(true)
-    expect(counts.size).toBe(5)
-    expect(minute[0]).toBe(`epc-${fp.slice(0, 24)}`)
-    expect(keys.keyFor(fp, 200_000)).toBe(`epc-${fp.slice(0, 24)}`)
-    expect(keys.shardsOf(fp, 200_000)).toBe(1)
+    const sent = Array.from({ length: 180 }, (_, i) => ({ at: i * 1000, key: keys.keyFor([fp], i * 1000) }))
+    const byKey = uses(sent)
+    for (const times of byKey.values()) {
+      for (const t of times) expect(times.filter((u) => u > t - 60_000 && u <= t).length).toBeLessThanOrEqual(15)
+    }
+    expect(byKey.size).toBeGreaterThanOrEqual(4)
+    expect(byKey.size).toBeLessThanOrEqual(6)
+    expect(sent[0]!.key).toBe(`epc-${fp.slice(0, 24)}`)
+    expect(keys.keyFor([fp], 400_000)).toBe(`epc-${fp.slice(0, 24)}`)
+    expect(keys.shardsOf(fp, 400_000)).toBe(1)
+  })
+
+  it("a new shard is written by one request: the next ones wait in the warm shards' headroom", () => {
+    const keys = PromptCacheKeys.make({ perKeyPerMinute: 15, headroom: 0.8, warmupMs: 10_000 })
+    // a burst: 12 fill shard 0 to the target, the 13th opens shard 1, the next 3 use shard 0's
+    // headroom up to the limit; only then does shard 1 take more
+    const sent = Array.from({ length: 20 }, (_, i) => ({ at: i * 100, key: keys.keyFor([fp], i * 100) }))
+    const byKey = uses(sent)
+    expect(byKey.get(PromptCacheKeys.keyOf(fp, 0))!.length).toBe(15)
+    expect(byKey.get(PromptCacheKeys.keyOf(fp, 1))).toEqual([1200, 1600, 1700, 1800, 1900])
+  })
+
+  it("a conversation goes back to the shard that holds it, while that shard is under the limit", () => {
+    const keys = PromptCacheKeys.make({ perKeyPerMinute: 15, headroom: 0.8 })
+    for (let i = 0; i < 12; i++) keys.keyFor([fp, `other-${i}`], i) // shard 0 at its target
+    const opened = keys.keyFor([fp, "conversation-1"], 20) // shard 1
+    expect(opened).toBe(PromptCacheKeys.keyOf(fp, 1))
+    // a minute on, shard 0 is empty and first in fill order; the conversation's next turn extends its
+    // prefix, and follows it to shard 1, which holds it
+    expect(keys.keyFor([fp, "someone-else"], 60_010)).toBe(PromptCacheKeys.keyOf(fp, 0))
+    expect(keys.keyFor([fp, "conversation-1", "turn-2"], 60_011)).toBe(PromptCacheKeys.keyOf(fp, 1))
   })
 })
 
