@@ -18,6 +18,24 @@ const cli = program
 
 const dir = mkdtempSync(join(tmpdir(), "epc-cli-"))
 
+/** three turns of a fan-out of three over a 2.5k-token system prompt, on `model`: the file's path */
+const fanoutWorkload = (model: string): string => {
+  const path = join(dir, `fanout-${model}.json`)
+  writeFileSync(path, JSON.stringify({
+    name: "fanout",
+    model,
+    system: "You review code. ".repeat(600),
+    turns: [1, 2, 3].map((t) => ({
+      append: t === 1 ? [{ role: "user", content: "Review the change." }] : [
+        { role: "assistant", content: `Round ${t - 1} done.` },
+        { role: "user", content: `Round ${t}, please.` }
+      ],
+      requests: [{ prompt: "security" }, { prompt: "tests" }, { prompt: "style" }]
+    }))
+  }))
+  return path
+}
+
 describe("the program", () => {
   it.live("serve: a local Anthropic-compatible API that any SDK can point at", () =>
     Effect.gen(function*() {
@@ -85,6 +103,7 @@ describe("the program", () => {
         [["run", "--workload", join(dir, "nope.json")], "no such file"],
         [["run", "--workload", bad], "turns.0.requests.0.prompt"],
         [["run", "--workload", "single-chat", "--provider", "anthropic"], "ANTHROPIC_API_KEY"],
+        [["run", "--workload", "openai-agent", "--provider", "openai"], "OPENAI_API_KEY"],
         [["serve", "--faults", "overloaded=2"], "more than 1"]
       ]
       for (const [args, text] of cases) {
@@ -100,19 +119,7 @@ describe("the program", () => {
   it.live("--provider anthropic runs through the real SDK against ANTHROPIC_BASE_URL; the key is never printed", () =>
     Effect.gen(function*() {
       const server = yield* SimulatorServer.SimulatorServer
-      const workload = join(dir, "fanout.json")
-      writeFileSync(workload, JSON.stringify({
-        name: "fanout",
-        model: "claude-sonnet-4-6",
-        system: "You review code. ".repeat(600),
-        turns: [1, 2, 3].map((t) => ({
-          append: t === 1 ? [{ role: "user", content: "Review the change." }] : [
-            { role: "assistant", content: `Round ${t - 1} done.` },
-            { role: "user", content: `Round ${t}, please.` }
-          ],
-          requests: [{ prompt: "security" }, { prompt: "tests" }, { prompt: "style" }]
-        }))
-      }))
+      const workload = fanoutWorkload("claude-sonnet-4-6")
       const r = yield* cli(["run", "--workload", workload, "--provider", "anthropic", "--json"], {
         ANTHROPIC_API_KEY: KEY,
         ANTHROPIC_BASE_URL: server.url
@@ -129,6 +136,30 @@ describe("the program", () => {
       const received = yield* server.received
       expect(received.length).toBe(9)
       expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
+    }).pipe(Effect.provide(
+      SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
+    )), 60_000)
+
+  it.live("--provider openai runs through the openai SDK against OPENAI_BASE_URL; the key is never printed", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const r = yield* cli(["run", "--workload", fanoutWorkload("gpt-5.6-terra"), "--provider", "openai", "--json"], {
+        OPENAI_API_KEY: KEY,
+        OPENAI_BASE_URL: `${server.url}/v1`
+      })
+      expect(r.stderr).not.toContain(KEY)
+      expect(r.stdout).not.toContain(KEY)
+      expect(r.code).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report.provider).toBe("openai")
+      expect(report.calls.request.count).toBe(9)
+      // one write of each turn's shared prefix, every other request reads it
+      expect(report.calls.request.cacheHits).toBe(8)
+      expect(report.calls.request.cacheCreation1hInputTokens).toBe(0)
+      const received = yield* server.received
+      expect(received.map((x) => x.path)).toEqual(Array(9).fill("/v1/chat/completions"))
+      expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
+      expect(received.every((x) => /^epc-[0-9a-f]{24}$/.test(String((x.body as { prompt_cache_key?: unknown }).prompt_cache_key)))).toBe(true)
     }).pipe(Effect.provide(
       SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
     )), 60_000)

@@ -22,7 +22,7 @@ export const program = <R = never>(
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
-        env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", REDIS_URL: "", ...env },
+        env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", OPENAI_API_KEY: "", OPENAI_BASE_URL: "", REDIS_URL: "", ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
       const output = { stdout: "", stderr: "" }
