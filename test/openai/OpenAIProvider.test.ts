@@ -21,6 +21,7 @@ import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 import * as WarmRegistry from "../../src/WarmRegistry.js"
 import { textOfTokens } from "../fixtures.js"
+import { toolConversation } from "./fixtures.js"
 
 const API_KEY = "sk-proj-test-0123456789-very-secret"
 const GPT56 = "gpt-5.6-terra"
@@ -275,31 +276,12 @@ describe("OpenAIProvider over the SDK, against serve", () => {
 
   it.live("contract: in-process and SDK → HTTP → simulator give the same usage, call by call", () =>
     Effect.gen(function*() {
-      const tools = [{ name: "read", description: "read a file", input_schema: { type: "object", properties: { path: { type: "string" } } } }]
-      const conversation: MessagesRequest = {
-        ...shared(GPT56, "go"),
-        tools,
-        messages: [
-          { role: "user", content: "Read both files." },
-          {
-            role: "assistant",
-            content: [
-              { type: "text", text: "Reading them." },
-              { type: "tool_use", id: "call_1", name: "read", input: { path: "a.ts" } },
-              { type: "tool_use", id: "call_2", name: "read", input: { path: "b.ts" } }
-            ]
-          },
-          {
-            role: "user",
-            content: [
-              { type: "tool_result", tool_use_id: "call_1", content: textOfTokens(800, "a") },
-              { type: "tool_result", tool_use_id: "call_2", content: [{ type: "text", text: textOfTokens(700, "b") }], cache_control: { type: "ephemeral" } },
-              { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
-              { type: "text", text: "What differs?" }
-            ]
-          }
-        ]
-      }
+      const conversation = toolConversation({
+        model: GPT56,
+        system: shared(GPT56, "go").system,
+        results: [textOfTokens(800, "a"), textOfTokens(700, "b")],
+        marked: true
+      })
       const scenario: ReadonlyArray<MessagesRequest> = [
         { ...shared(GPT56, "warm"), max_tokens: 0 },
         shared(GPT56, "q1"),

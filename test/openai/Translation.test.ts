@@ -12,36 +12,13 @@ import type { MessagesRequest } from "../../src/Prompt.js"
 import { CacheStore, commit } from "../../src/simulator/CacheStore.js"
 import * as OpenAICache from "../../src/simulator/OpenAICache.js"
 import { textOfTokens } from "../fixtures.js"
+import { toolConversation } from "./fixtures.js"
 
 const roundTrip = (request: MessagesRequest, caching: "openai-automatic" | "openai-breakpoints" = "openai-breakpoints") =>
   Either.getOrThrow(fromChatRequest(Either.getOrThrow(toChatRequest(request, caching)) as unknown as ChatRequest))
 
-const conversation = (marked: boolean): MessagesRequest => ({
-  model: "gpt-5.6-terra",
-  max_tokens: 100,
-  system: "You review code.",
-  tools: [{ name: "read", input_schema: { type: "object", properties: { path: { type: "string" } } } }],
-  messages: [
-    { role: "user", content: "Read both." },
-    {
-      role: "assistant",
-      content: [
-        { type: "text", text: "Reading." },
-        { type: "tool_use", id: "c1", name: "read", input: { path: "a.ts" } },
-        { type: "tool_use", id: "c2", name: "read", input: { path: "b.ts" } }
-      ]
-    },
-    {
-      role: "user",
-      content: [
-        { type: "tool_result", tool_use_id: "c1", content: "A" },
-        { type: "tool_result", tool_use_id: "c2", content: "B", ...(marked ? { cache_control: { type: "ephemeral" as const } } : {}) },
-        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
-        { type: "text", text: "Compare." }
-      ]
-    }
-  ]
-})
+const conversation = (marked: boolean): MessagesRequest =>
+  toolConversation({ model: "gpt-5.6-terra", system: "You review code.", results: ["A", "B"], marked })
 
 describe("translation", () => {
   it("parallel tool calls, tool results and images survive Messages → Chat → Messages", () => {
