@@ -37,7 +37,7 @@ import * as GateTable from "./internal/gateTable.js"
 import * as KeepAlive from "./internal/keepAlive.js"
 import * as ReplicaLock from "./internal/replicaLock.js"
 import * as Sender from "./internal/sender.js"
-import { LanguageModel } from "./LanguageModel.js"
+import { LanguageModel, scopedKey } from "./LanguageModel.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
 import { Pricing, writeMultiplier } from "./Pricing.js"
 import type { MessagesRequest } from "./Prompt.js"
@@ -173,6 +173,8 @@ export interface CacheWarmerService {
   /** a fan-out: establish the prefix per policy, then run the requests; never fails as a whole */
   readonly fanOut: (input: FanOut) => Effect.Effect<FanOutResult>
   readonly state: Effect.Effect<WarmerState>
+  /** a prefix fingerprint as the key the warmer keeps it under (with the provider's cache scope) */
+  readonly warmKey: (fingerprint: string) => string
 }
 
 /**
@@ -221,10 +223,16 @@ export const make = (config: WarmerConfig = {}) =>
     })
     let warmsInFlight = 0
 
-    /** the request's breakpoints that can cache something (the model's minimum is the price table's) */
+    const warmKey = (fingerprint: string) => scopedKey(lm, fingerprint)
+    const scoped = lm.cacheScope !== undefined && lm.cacheScope !== ""
+    /**
+     * the request's breakpoints that can cache something (the model's minimum is the price table's),
+     * keyed in the provider's cache scope: gates, registry, replica lock and keep-alive all see them so
+     */
     const cacheable = (planned: Planned): ReadonlyArray<PlannedBreakpoint> => {
       const min = pricing.minCacheableTokens(planned.request.model)
-      return planned.breakpoints.filter((b) => b.cumulativeTokens >= min)
+      const bps = planned.breakpoints.filter((b) => b.cumulativeTokens >= min)
+      return scoped ? bps.map((b) => ({ ...b, fingerprint: warmKey(b.fingerprint) })) : bps
     }
 
     // the registry read synchronously when it is in this process: a decision is then one step
@@ -415,7 +423,8 @@ export const make = (config: WarmerConfig = {}) =>
       request: gatedRequest,
       warm: (shared) => warm(toPlanned(shared)),
       fanOut,
-      state: Effect.sync(() => ({ gates: gates.size(), warmsInFlight, keepAlives: keepAlive?.size() ?? 0 }))
+      state: Effect.sync(() => ({ gates: gates.size(), warmsInFlight, keepAlives: keepAlive?.size() ?? 0 })),
+      warmKey
     }
     return service
   })

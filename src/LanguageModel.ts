@@ -21,6 +21,12 @@ import type { Response, StreamEvent, Usage } from "./Response.js"
 export interface LanguageModelService {
   /** a short name for reports: `simulated`, `anthropic`, ... */
   readonly provider: string
+  /**
+   * where the provider's cache is shared, when it is not one cache for all its callers: Claude on
+   * Bedrock caches per account and region, on Vertex per project and region. Warm-prefix keys (the
+   * registry, the gates, the replica lock) carry it, so two scopes never believe each other warm.
+   */
+  readonly cacheScope?: string | undefined
   /** one request, one JSON response (supports `max_tokens: 0`) */
   readonly create: (request: MessagesRequest) => Effect.Effect<Response, ProviderError>
   /** a streamed request: `Begun` (with the cache usage, if known then) first, then deltas, then `Completed` */
@@ -96,7 +102,18 @@ export const streamedResponse = (
  */
 export const route = (provider: string, choose: (model: string) => LanguageModelService): LanguageModelService => ({
   provider,
+  // the models of one routed provider may live in different caches: each request's own
+  cacheScope: undefined,
   create: (request) => choose(request.model).create(request),
   stream: (request) => choose(request.model).stream(request),
   streamResponse: (request, onBegun) => streamedResponse(choose(request.model), request, onBegun)
 })
+
+/**
+ * A prefix fingerprint as a warm-prefix key of the provider's cache scope (itself when there is none).
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const scopedKey = (lm: Pick<LanguageModelService, "cacheScope">, fingerprint: string): string =>
+  lm.cacheScope === undefined || lm.cacheScope === "" ? fingerprint : `${lm.cacheScope}|${fingerprint}`

@@ -170,7 +170,7 @@ export const make = (options: PipelineOptions = {}) =>
         const session = sessionOf(input.sessionId)
         const cold = session.lastSharedFingerprint === undefined
           ? Effect.succeed(true)
-          : Effect.map(WarmRegistry.isWarm(registry, session.lastSharedFingerprint, 0), (warm) => !warm)
+          : Effect.map(WarmRegistry.isWarm(registry, warmer.warmKey(session.lastSharedFingerprint), 0), (warm) => !warm)
         return cold.pipe(
           Effect.flatMap((cold) =>
             pruner.prune({

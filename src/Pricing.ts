@@ -184,12 +184,19 @@ export const defaultTable: PriceTable = {
 
 /**
  * The table key of a model id: dated ids (`claude-sonnet-4-5-20250929`, `gpt-4o-2024-08-06`) and
- * `-latest` aliases map to their base id.
+ * `-latest` aliases map to their base id, and so do the cloud platforms' ids: Bedrock's
+ * (`anthropic.claude-sonnet-4-6-v1:0`, inference profiles `us.anthropic.…`, `global.anthropic.…`) and
+ * Vertex's (`claude-sonnet-4-6@20250929`).
  *
  * @since 0.1.0
  * @category utils
  */
-export const canonicalModel = (model: string): string => model.replace(/-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/, "")
+export const canonicalModel = (model: string): string =>
+  model
+    .replace(/^(?:[a-z]{2,6}\.)?anthropic\./, "")
+    .replace(/-v\d+(?::\d+)?$/, "")
+    .replace(/@[^@]*$/, "")
+    .replace(/-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$/, "")
 
 /**
  * @since 0.1.0

@@ -126,11 +126,19 @@ export class TokenCounter extends Context.Tag("effect-prompt-cache/TokenCounter"
 >() {}
 
 /**
+ * The estimator as a service value.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const estimator: TokenCounterService = {
+  countRequest: (request) => Effect.sync(() => estimateRequest(request))
+}
+
+/**
  * The estimator as a service.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerEstimate: Layer.Layer<TokenCounter> = Layer.succeed(TokenCounter, {
-  countRequest: (request) => Effect.sync(() => estimateRequest(request))
-})
+export const layerEstimate: Layer.Layer<TokenCounter> = Layer.succeed(TokenCounter, estimator)

@@ -81,13 +81,42 @@ export interface SdkEvent {
 }
 
 /**
+ * Where the client sends: Anthropic's API, or Claude on a cloud platform.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Platform = "anthropic" | "bedrock" | "bedrock-mantle" | "vertex"
+
+/**
+ * The part of an official client (`Anthropic`, `AnthropicBedrock`, `AnthropicBedrockMantle`,
+ * `AnthropicVertex`: all `BaseAnthropic`s) that this service calls.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SdkClient {
+  readonly messages: {
+    readonly create: (body: never, options?: { readonly signal?: AbortSignal | undefined }) => { withResponse(): Promise<unknown> }
+    readonly countTokens?: ((body: never, options?: { readonly signal?: AbortSignal | undefined }) => Promise<{ readonly input_tokens: number }>) | undefined
+  }
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface AnthropicClientService {
   /** the SDK client, for calls this service does not wrap */
-  readonly sdk: Anthropic
+  readonly sdk: SdkClient
   readonly options: AnthropicOptions
+  /** the platform it sends to (default `anthropic`) */
+  readonly platform: Platform
+  /**
+   * where the platform's cache is shared (`bedrock:us-east-1:…`, `vertex:europe-west1:my-project`),
+   * empty on Anthropic's API: warm-prefix keys of two scopes never meet
+   */
+  readonly cacheScope: string
   /** `POST /v1/messages`; interruption aborts the HTTP request */
   readonly createMessage: (
     body: Record<string, unknown>
@@ -106,8 +135,8 @@ export interface AnthropicClientService {
     ProviderError,
     Scope.Scope
   >
-  /** `POST /v1/messages/count_tokens` */
-  readonly countTokens: (body: Record<string, unknown>) => Effect.Effect<number, ProviderError>
+  /** `POST /v1/messages/count_tokens`; `undefined` where the platform does not serve it (Bedrock's invoke API) */
+  readonly countTokens: ((body: Record<string, unknown>) => Effect.Effect<number, ProviderError>) | undefined
 }
 
 /**
@@ -180,7 +209,6 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
         new AuthenticationError({ detail: "no API key: set ANTHROPIC_API_KEY or pass apiKey to AnthropicProvider.layer" })
       )
     }
-    const secrets = [key]
     // The key goes in `x-api-key`, the API's documented header; null credentials keep the SDK from
     // reading the environment or adding a second (Bearer) copy of the key.
     const sdk = new Anthropic({
@@ -191,6 +219,31 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
       ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
       ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {})
     })
+    return Effect.succeed(fromSdk(sdk as unknown as SdkClient, { options, secrets: [key] }))
+  })
+
+/**
+ * The service over an official client built elsewhere (the Bedrock and Vertex layers build theirs):
+ * its own retries must be off (`maxRetries: 0`). `secrets` are removed from every error text.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromSdk = (
+  sdk: SdkClient,
+  info: {
+    readonly options: AnthropicOptions
+    readonly secrets: ReadonlyArray<string>
+    readonly platform?: Platform | undefined
+    readonly cacheScope?: string | undefined
+    /** the platform serves count_tokens (default true) */
+    readonly countTokens?: boolean | undefined
+    /** the platform's own error mapping, tried first */
+    readonly mapError?: ((u: unknown, secrets: ReadonlyArray<string>) => ProviderError | undefined) | undefined
+  }
+): AnthropicClientService => {
+    const secrets = info.secrets
+    const mapFailure = (u: unknown, s: ReadonlyArray<string>) => info.mapError?.(u, s) ?? mapError(u, s)
 
     const createMessage: AnthropicClientService["createMessage"] = (body) =>
       Effect.tryPromise({
@@ -199,7 +252,7 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
             data: MessageData
             request_id: string | null | undefined
           }>,
-        catch: (u) => mapError(u, secrets)
+        catch: (u) => mapFailure(u, secrets)
       }).pipe(Effect.map(({ data, request_id }) => ({ data, requestId: requestIdOf(request_id) })))
 
     const streamMessage: AnthropicClientService["streamMessage"] = (body) =>
@@ -210,26 +263,37 @@ export const make = (options: AnthropicOptions): Effect.Effect<AnthropicClientSe
           try: () =>
             sdk.messages.create({ ...body, stream: true } as never, { signal: controller.signal })
               .withResponse() as unknown as Promise<{ data: AsyncIterable<SdkEvent>; request_id: string | null | undefined }>,
-          catch: (u) => mapError(u, secrets)
+          catch: (u) => mapFailure(u, secrets)
         })
         // pulled by hand, not with Stream.fromAsyncIterable: that one ends with iterator.return(), which
         // an async generator queues behind a pending next() — a stalled body would never finish. Here
         // the scope's abort makes the pending next() reject instead.
         const iterator = events[Symbol.asyncIterator]()
-        const next = Effect.tryPromise({ try: () => iterator.next(), catch: (u) => mapError(u, secrets) }).pipe(
+        const next = Effect.tryPromise({ try: () => iterator.next(), catch: (u) => mapFailure(u, secrets) }).pipe(
           Effect.map((r) => (r.done === true ? Option.none<SdkEvent>() : Option.some(r.value)))
         )
         return { next, requestId: requestIdOf(request_id) }
       })
 
-    const countTokens: AnthropicClientService["countTokens"] = (body) =>
-      Effect.tryPromise({
-        try: (signal) => sdk.messages.countTokens(body as never, { signal }),
-        catch: (u) => mapError(u, secrets)
-      }).pipe(Effect.map((r) => r.input_tokens))
+    const count = sdk.messages.countTokens
+    const countTokens: AnthropicClientService["countTokens"] = info.countTokens === false || count === undefined
+      ? undefined
+      : (body) =>
+        Effect.tryPromise({
+          try: (signal) => count.call(sdk.messages, body as never, { signal }),
+          catch: (u) => mapFailure(u, secrets)
+        }).pipe(Effect.map((r) => r.input_tokens))
 
-    return Effect.succeed(AnthropicClient.of({ sdk, options, createMessage, streamMessage, countTokens }))
-  })
+    return AnthropicClient.of({
+      sdk,
+      options: info.options,
+      platform: info.platform ?? "anthropic",
+      cacheScope: info.cacheScope ?? "",
+      createMessage,
+      streamMessage,
+      countTokens
+    })
+}
 
 /**
  * @since 0.1.0

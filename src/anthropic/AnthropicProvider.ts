@@ -25,7 +25,7 @@ import type { AuthenticationError, ProviderError } from "../ProviderError.js"
 import { ConnectionError, Timeout } from "../ProviderError.js"
 import type { Response, StreamEvent, Usage } from "../Response.js"
 import { fromApiUsage } from "../Response.js"
-import { TokenCounter } from "../TokenCounter.js"
+import { estimator, TokenCounter } from "../TokenCounter.js"
 import type { AnthropicOptions, MessageData, SdkEvent } from "./AnthropicClient.js"
 import * as AnthropicClient from "./AnthropicClient.js"
 
@@ -191,7 +191,7 @@ export const make: Effect.Effect<LanguageModelService, never, AnthropicClient.An
         )
       }))
 
-    return { provider: "anthropic", create, stream }
+    return { provider: client.platform, cacheScope: client.cacheScope, create, stream }
   }
 )
 
@@ -207,16 +207,18 @@ export const layerModel: Layer.Layer<LanguageModel, never, AnthropicClient.Anthr
 )
 
 /**
- * A `TokenCounter` backed by `POST /v1/messages/count_tokens`, over the same client.
+ * A `TokenCounter` backed by `POST /v1/messages/count_tokens`, over the same client; the local
+ * estimate on a platform that does not serve it (Bedrock's invoke API).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerTokenCounter: Layer.Layer<TokenCounter, never, AnthropicClient.AnthropicClient> = Layer.effect(
   TokenCounter,
-  Effect.map(AnthropicClient.AnthropicClient, (client) => ({
-    countRequest: (request: MessagesRequest) => client.countTokens(toCountBody(request))
-  }))
+  Effect.map(AnthropicClient.AnthropicClient, (client) => {
+    const count = client.countTokens
+    return count === undefined ? estimator : { countRequest: (request: MessagesRequest) => count(toCountBody(request)) }
+  })
 )
 
 const both = Layer.merge(layerModel, layerTokenCounter)

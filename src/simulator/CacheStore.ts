@@ -74,7 +74,9 @@ export const plan = (
   bps: ReadonlyArray<Breakpoint>,
   now: number,
   minTokens: number,
-  lookback: number
+  lookback: number,
+  /** the cache the request reaches (a platform's region, project…): keys of two namespaces never meet */
+  namespace = ""
 ): CachePlan => {
   const total = all.length === 0 ? 0 : all[all.length - 1]!.cumulativeTokens
   const effective = bps.filter((b) => b.position.cumulativeTokens >= minTokens)
@@ -89,7 +91,7 @@ export const plan = (
       if (hit !== undefined && i <= hit.index) break
       const p = all[i]!
       if (p.cumulativeTokens < minTokens) break
-      const entry = store.get(p.fingerprint, now)
+      const entry = store.get(namespace + p.fingerprint, now)
       if (entry !== undefined && entry.readableAt <= now) {
         hit = p
         break
@@ -107,11 +109,11 @@ export const plan = (
     if (bp.ttl === "1h") cacheCreation1h += segment
     else cacheCreation5m += segment
     boundary = bp.position.cumulativeTokens
-    writes.push({ key: bp.position.fingerprint, tokens: bp.position.cumulativeTokens, ttlMs: ttlMillis(bp.ttl) })
+    writes.push({ key: namespace + bp.position.fingerprint, tokens: bp.position.cumulativeTokens, ttlMs: ttlMillis(bp.ttl) })
   }
   return {
     usage: { input: total - boundary, cacheCreation5m, cacheCreation1h, cacheRead: read },
-    hit: hit?.fingerprint,
+    hit: hit === undefined ? undefined : namespace + hit.fingerprint,
     writes
   }
 }

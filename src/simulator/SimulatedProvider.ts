@@ -163,6 +163,11 @@ export interface SimulatorService {
    * of the layer sends OpenAI models through the OpenAI provider on top of it
    */
   readonly direct: LanguageModelService
+  /**
+   * `direct` in a cache of its own: a cloud platform's region and account or project (the server's
+   * Bedrock and Vertex routes), whose entries no other namespace reads
+   */
+  readonly in: (namespace: string) => LanguageModelService
 }
 
 /**
@@ -268,11 +273,18 @@ export const make = (config: SimulatorConfig = {}) =>
     let counter = 0
 
     /** the cache plan under the model's rules (OpenAI's are routed first: an overflow reads nothing) */
-    const planFor = (request: MessagesRequest, all: ReturnType<typeof positions>, bps: ReturnType<typeof breakpoints>, now: number, min: number) => {
+    const planFor = (
+      request: MessagesRequest,
+      all: ReturnType<typeof positions>,
+      bps: ReturnType<typeof breakpoints>,
+      now: number,
+      min: number,
+      namespace: string
+    ) => {
       const caching = cachingOf(models, request.model)
-      if (caching === "anthropic") return plan(store, all, bps, now, min, lookback)
+      if (caching === "anthropic") return plan(store, all, bps, now, min, lookback, namespace)
       const key = (request as { readonly prompt_cache_key?: unknown }).prompt_cache_key
-      const bucket = OpenAICache.bucketOf(all, typeof key === "string" ? key : undefined, openai.routingPrefixTokens ?? 256)
+      const bucket = namespace + OpenAICache.bucketOf(all, typeof key === "string" ? key : undefined, openai.routingPrefixTokens ?? 256)
       const served = router.route(bucket, now)
       return OpenAICache.plan(store, all, request, now, caching, min, served ? bucket : undefined, openai)
     }
@@ -317,7 +329,8 @@ export const make = (config: SimulatorConfig = {}) =>
      */
     const start = (
       request: MessagesRequest,
-      streamed: boolean
+      streamed: boolean,
+      namespace: string
     ): Effect.Effect<{ readonly begun: Begun; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
       Effect.gen(function*() {
         const n = ++counter
@@ -355,7 +368,7 @@ export const make = (config: SimulatorConfig = {}) =>
             Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
           )
         const fault = drawFault()
-        const cachePlan = planFor(request, all, bps, startedAt, price.value.minCacheableTokens)
+        const cachePlan = planFor(request, all, bps, startedAt, price.value.minCacheableTokens, namespace)
         if (readableOnArrival && cachingOf(models, request.model) !== "anthropic") commit(store, cachePlan, startedAt, startedAt)
         const u = cachePlan.usage
         const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
@@ -405,23 +418,27 @@ export const make = (config: SimulatorConfig = {}) =>
         return { begun, finish }
       })
 
-    const create = (request: MessagesRequest) => Effect.flatMap(start(request, false), (s) => s.finish)
+    /** the simulator in one cache namespace (`""`: the default one) */
+    const modelIn = (namespace: string): LanguageModelService => {
+      const create = (request: MessagesRequest) => Effect.flatMap(start(request, false, namespace), (s) => s.finish)
 
-    const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
-      Stream.unwrap(Effect.map(start(request, true), ({ begun, finish }) =>
-        Stream.succeed(begun).pipe(Stream.concat(Stream.fromIterableEffect(Effect.map(finish, (response): ReadonlyArray<StreamEvent> => {
-          // the text in several deltas, as the API streams it
-          const first = response.content[0]
-          const text = first?.type === "text" ? textDeltas(String(first.text)) : []
-          return [...text, { _tag: "Completed", response }]
-        }))))))
+      const stream = (request: MessagesRequest): Stream.Stream<StreamEvent, ProviderError> =>
+        Stream.unwrap(Effect.map(start(request, true, namespace), ({ begun, finish }) =>
+          Stream.succeed(begun).pipe(Stream.concat(Stream.fromIterableEffect(Effect.map(finish, (response): ReadonlyArray<StreamEvent> => {
+            // the text in several deltas, as the API streams it
+            const first = response.content[0]
+            const text = first?.type === "text" ? textDeltas(String(first.text)) : []
+            return [...text, { _tag: "Completed", response }]
+          }))))))
 
-    // the same as consuming `stream`, without the stream machinery (the warmer's leaders use it)
-    const streamResponse = (request: MessagesRequest, onBegun: (usage: Usage) => Effect.Effect<void>) =>
-      Effect.flatMap(start(request, true), ({ begun, finish }) =>
-        Effect.zipRight(onBegun(begun.usage), finish))
+      // the same as consuming `stream`, without the stream machinery (the warmer's leaders use it)
+      const streamResponse = (request: MessagesRequest, onBegun: (usage: Usage) => Effect.Effect<void>) =>
+        Effect.flatMap(start(request, true, namespace), ({ begun, finish }) =>
+          Effect.zipRight(onBegun(begun.usage), finish))
 
-    const model: LanguageModelService = { provider: "simulated", create, stream, streamResponse }
+      return { provider: "simulated", create, stream, streamResponse }
+    }
+    const model = modelIn("")
     const inspect: SimulatorService = {
       calls: Effect.sync(() => log.slice()),
       cacheSize: Effect.sync(() => store.entries.size),
@@ -429,7 +446,8 @@ export const make = (config: SimulatorConfig = {}) =>
       countTokens: (request) => totalTokens(positions(request)),
       models: Object.keys(models),
       table: models,
-      direct: model
+      direct: model,
+      in: (namespace) => (namespace === "" ? model : modelIn(`${namespace}|`))
     }
     return { model, inspect }
   })

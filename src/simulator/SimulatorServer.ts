@@ -18,11 +18,9 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
 import { formatParseError } from "../internal/format.js"
@@ -30,16 +28,11 @@ import { nestingDepth } from "../internal/json.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
 import { decodeRequest } from "../Prompt.js"
-import type { MessagesRequest } from "../Prompt.js"
-import type { ProviderError } from "../ProviderError.js"
-import { retryAfterMs, toStatus } from "../ProviderError.js"
-import type { Response, StreamEvent } from "../Response.js"
-import { emptyUsage, toApiUsage } from "../Response.js"
 import * as ChatRoute from "./ChatRoute.js"
+import * as PlatformRoutes from "./PlatformRoutes.js"
 import type { ScriptStep } from "./Script.js"
+import { answer, errorResponse } from "./MessagesWire.js"
 import { Simulator } from "./SimulatedProvider.js"
-import type { Item } from "./Streaming.js"
-import { forked } from "./Streaming.js"
 
 export type {
   /** @since 0.1.0 */
@@ -101,144 +94,6 @@ export class SimulatorServer extends Context.Tag("effect-prompt-cache/SimulatorS
   SimulatorServerService
 >() {}
 
-// =============================================================================
-// encoders (pure)
-// =============================================================================
-
-/** one server-sent event frame */
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-
-/**
- * The SSE frames of one stream event, in the API's event sequence (`message_start` + `ping`, a text
- * block's start/delta/stop, `message_delta` + `message_stop`). A scripted `StreamError` sends an
- * `error` event right after `message_start`.
- */
-const encodeEvent = (
-  e: StreamEvent,
-  requestId: string,
-  afterStart: ScriptStep | undefined,
-  state: { textBlockOpen: boolean }
-): ReadonlyArray<string> => {
-  switch (e._tag) {
-    case "Begun": {
-      const start = sse("message_start", {
-        type: "message_start",
-        message: {
-          id: e.id,
-          type: "message",
-          role: "assistant",
-          model: e.model,
-          content: [],
-          stop_reason: null,
-          stop_sequence: null,
-          usage: toApiUsage(e.usage ?? emptyUsage)
-        }
-      })
-      if (afterStart?._tag === "StreamError") {
-        return [
-          start,
-          sse("error", errorBody(afterStart.type, afterStart.message ?? afterStart.type, requestId))
-        ]
-      }
-      return [start, sse("ping", { type: "ping" })]
-    }
-    case "TextDelta": {
-      // the text block opens at its first delta and closes when the message completes
-      const start = state.textBlockOpen ? [] : [
-        sse("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })
-      ]
-      state.textBlockOpen = true
-      return [...start, sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: e.text } })]
-    }
-    case "Completed": {
-      const closeText = state.textBlockOpen ? [sse("content_block_stop", { type: "content_block_stop", index: 0 })] : []
-      // tool_use blocks (a forced tool_choice) come whole: start, their input as one JSON delta, stop
-      const tools = e.response.content.flatMap((block, index) =>
-        block.type !== "tool_use" ? [] : [
-          sse("content_block_start", {
-            type: "content_block_start",
-            index,
-            content_block: { type: "tool_use", id: block.id, name: block.name, input: {} }
-          }),
-          sse("content_block_delta", {
-            type: "content_block_delta",
-            index,
-            delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input) }
-          }),
-          sse("content_block_stop", { type: "content_block_stop", index })
-        ]
-      )
-      return [
-        ...closeText,
-        ...tools,
-        sse("message_delta", {
-          type: "message_delta",
-          delta: { stop_reason: e.response.stopReason, stop_sequence: null },
-          usage: { output_tokens: e.response.usage.output }
-        }),
-        sse("message_stop", { type: "message_stop" })
-      ]
-    }
-  }
-}
-
-const errorBody = (type: string, message: string, requestId: string) => ({
-  type: "error",
-  error: { type, message },
-  request_id: requestId
-})
-
-const errorResponse = (options: {
-  status: number
-  type: string
-  message: string
-  requestId: string
-  /** sent as both `retry-after` (whole seconds) and `retry-after-ms` */
-  retryAfterMs?: number | undefined
-  /** sent as `retry-after` alone (seconds), as the API does */
-  retryAfterSecondsOnly?: number | undefined
-  /** sent as `retry-after-ms` alone */
-  retryAfterMsOnly?: number | undefined
-  /** the connection is closed after the answer (the body was not read to its end) */
-  close?: boolean | undefined
-}) => {
-  const headers: Record<string, string> = { "request-id": options.requestId }
-  if (options.close === true) headers.connection = "close"
-  if (options.retryAfterMs !== undefined) {
-    headers["retry-after"] = String(Math.ceil(options.retryAfterMs / 1000))
-    headers["retry-after-ms"] = String(Math.round(options.retryAfterMs))
-  }
-  if (options.retryAfterSecondsOnly !== undefined) headers["retry-after"] = String(options.retryAfterSecondsOnly)
-  if (options.retryAfterMsOnly !== undefined) headers["retry-after-ms"] = String(Math.round(options.retryAfterMsOnly))
-  return HttpServerResponse.unsafeJson(errorBody(options.type, options.message, options.requestId), {
-    status: options.status,
-    headers
-  })
-}
-
-const fromProviderError = (error: ProviderError, requestId: string) => {
-  const { status, type } = toStatus(error)
-  return errorResponse({
-    status,
-    type,
-    message: error.detail,
-    requestId: ("requestId" in error ? error.requestId : undefined) ?? requestId,
-    retryAfterMs: retryAfterMs(error)
-  })
-}
-
-const messageJson = (r: Response) => ({
-  id: r.id,
-  type: "message",
-  role: "assistant",
-  model: r.model,
-  content: r.content,
-  stop_reason: r.stopReason,
-  stop_sequence: null,
-  usage: toApiUsage(r.usage)
-})
-
-const encoder = new TextEncoder()
 
 /** the model object for a simulated model, with the fields of both APIs (Anthropic's and OpenAI's) */
 const modelInfo = (id: string) => ({
@@ -346,57 +201,6 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =
 const shortened = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message)
 
 /**
- * A streamed answer from the model: the simulator's events as SSE frames, sent as they come, the API's
- * error body when the call fails before it begins, an `error` event when it fails after; a scripted
- * `StreamError`, `Reset` or `Stall` takes over after `message_start`. A client that goes away
- * interrupts the simulated call.
- */
-const streamResponse = (
-  lm: LanguageModelService,
-  request: MessagesRequest,
-  requestId: string,
-  afterStart: ScriptStep | undefined
-) =>
-  Effect.gen(function*() {
-    const { first, httpRequest, rest: queued } = yield* forked(lm.stream(request))
-    if (first._tag === "Error") return fromProviderError(first.error, requestId)
-    const framing = { textBlockOpen: false }
-    const frames = (item: Item<StreamEvent>): Effect.Effect<ReadonlyArray<string>, "reset"> => {
-      if (item._tag === "End") return Effect.succeed([])
-      if (item._tag === "Error") {
-        if (item.error._tag === "ConnectionError") return Effect.fail("reset" as const)
-        const { type } = toStatus(item.error)
-        return Effect.succeed([sse("error", errorBody(type, item.error.detail, requestId))])
-      }
-      return Effect.succeed(encodeEvent(item.value, requestId, afterStart, framing))
-    }
-    const stopAfterFirst = afterStart?._tag === "StreamError" || afterStart?._tag === "Reset" ||
-      afterStart?._tag === "Stall"
-    // a reset waits a moment so that message_start is on the wire before the socket drops
-    const reset = Stream.fromEffect(Effect.sleep(Duration.millis(50))).pipe(
-      Stream.drain,
-      Stream.concat(Stream.fail("reset" as const))
-    )
-    const rest = stopAfterFirst
-      ? (afterStart?._tag === "Reset" ? reset : afterStart?._tag === "Stall" ? Stream.never : Stream.empty)
-      : queued.pipe(Stream.mapEffect(frames), Stream.flattenIterables)
-    const body = Stream.fromEffect(frames(first)).pipe(
-      Stream.flattenIterables,
-      Stream.concat(rest),
-      Stream.map((s) => encoder.encode(s)),
-      Stream.catchAll(() => {
-        // a reset: destroy the socket so the client sees the connection drop mid-stream
-        NodeHttpServerRequest.toServerResponse(httpRequest).destroy()
-        return Stream.empty
-      })
-    )
-    return HttpServerResponse.stream(body, {
-      contentType: "text/event-stream",
-      headers: { "request-id": requestId, "cache-control": "no-cache" }
-    })
-  })
-
-/**
  * Serves the simulator. Needs the simulator's layer ({@link LanguageModel} and {@link Simulator}).
  *
  * @since 0.1.0
@@ -447,42 +251,15 @@ export const make = (options: ServerOptions = {}) =>
       })
     })
 
-    const messages = Effect.gen(function*() {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      const { requestId } = yield* Incoming
-      const decoded = yield* decodedBody(false)
-      if (Either.isLeft(decoded)) return decoded.left
-      const body = decoded.right
-      const step = script.shift()
-      if (step?._tag === "Error") {
-        return errorResponse({
-          status: step.status,
-          type: step.type,
-          message: step.message ?? step.type,
-          requestId,
-          // each header exactly as scripted: a client must read either one alone
-          retryAfterSecondsOnly: step.retryAfterSeconds,
-          retryAfterMsOnly: step.retryAfterMs
-        })
-      }
-      if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))
-      if (body.stream === true) return yield* streamResponse(lm, body, requestId, step)
-      if (step?._tag === "Reset") {
-        NodeHttpServerRequest.toServerResponse(request).destroy()
-        return HttpServerResponse.empty({ status: 500 })
-      }
-      const result = yield* Effect.either(lm.create(body))
-      if (Either.isLeft(result)) {
-        if (result.left._tag === "ConnectionError") {
-          NodeHttpServerRequest.toServerResponse(request).destroy()
-          return HttpServerResponse.empty({ status: 500 })
-        }
-        return fromProviderError(result.left, requestId)
-      }
-      return HttpServerResponse.unsafeJson(messageJson(result.right), {
-        headers: { "request-id": result.right.requestId ?? requestId }
+    /** `POST …/v1/messages` on the simulator in `model` (Anthropic's: the default cache) */
+    const messagesOn = (model: LanguageModelService) =>
+      Effect.gen(function*() {
+        const { requestId } = yield* Incoming
+        const decoded = yield* decodedBody(false)
+        if (Either.isLeft(decoded)) return decoded.left
+        return yield* answer(model, decoded.right, requestId, script.shift())
       })
-    })
+    const messages = messagesOn(lm)
 
     /** routes that need the key, when the server was given one */
     /**
@@ -522,6 +299,24 @@ export const make = (options: ServerOptions = {}) =>
       return yield* ChatRoute.handle(sim, json, requestId, script.shift())
     })
 
+    const bedrock = (streamed: boolean) =>
+      Effect.gen(function*() {
+        const { json, requestId } = yield* Incoming
+        const { model } = yield* HttpRouter.params
+        return yield* PlatformRoutes.bedrockInvoke(sim, json, requestId, script.shift(), model ?? "", streamed)
+      })
+    const mantle = (counting: boolean) =>
+      Effect.flatMap(Incoming, ({ json, requestId }) => PlatformRoutes.mantle(sim, json, requestId, counting ? undefined : script.shift(), counting))
+    const vertex = Effect.gen(function*() {
+      const { json, requestId } = yield* Incoming
+      const params = yield* HttpRouter.params
+      return yield* PlatformRoutes.vertex(sim, json, requestId, script.shift(), {
+        project: params.project ?? "",
+        location: params.location ?? "",
+        tail: params["*"] ?? ""
+      })
+    })
+
     const listModels = Effect.succeed(HttpServerResponse.unsafeJson(modelList(sim.models)))
     const getModel = Effect.gen(function*() {
       const { id } = yield* HttpRouter.params
@@ -536,6 +331,12 @@ export const make = (options: ServerOptions = {}) =>
       HttpRouter.post("/v1/messages", authenticated(messages)),
       HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens)),
       HttpRouter.post("/v1/chat/completions", chatCompletions),
+      // Claude on the cloud platforms (PlatformRoutes)
+      HttpRouter.post("/model/:model/invoke", bedrock(false)),
+      HttpRouter.post("/model/:model/invoke-with-response-stream", bedrock(true)),
+      HttpRouter.post("/anthropic/v1/messages", mantle(false)),
+      HttpRouter.post("/anthropic/v1/messages/count_tokens", mantle(true)),
+      HttpRouter.post("/v1/projects/:project/locations/:location/publishers/anthropic/models/*", vertex),
       HttpRouter.get("/v1/models", authenticated(listModels)),
       HttpRouter.get("/v1/models/:id", authenticated(getModel))
     )

@@ -322,6 +322,8 @@ describe("AnthropicProvider over an AnthropicClient", () => {
       AnthropicClient.AnthropicClient.of({
         sdk: undefined as never,
         options: { apiKey: "unused" },
+        platform: "anthropic",
+        cacheScope: "",
         createMessage: (body) =>
           Effect.sync(() => {
             sent.push({ call: "create", body })
