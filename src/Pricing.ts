@@ -205,8 +205,28 @@ export const canonicalModel = (model: string): string =>
 export const lookup = (table: PriceTable, model: string): Option.Option<ModelPrice> =>
   Option.fromNullable(rowOf(table, model))
 
-/** the model's row, by its id or its base id; undefined when it has none (no Option: hot paths ask) */
-const rowOf = (table: PriceTable, model: string): ModelPrice | undefined => table[model] ?? table[canonicalModel(model)]
+/**
+ * The cloud platform a model id belongs to: Bedrock's ids (`anthropic.…`, `us.anthropic.…`) and
+ * Vertex's (`…@version`); `undefined` for the first-party API's.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const platformOf = (model: string): "bedrock" | "vertex" | undefined =>
+  /^(?:[a-z]{2,6}\.)?anthropic\./.test(model) ? "bedrock" : model.includes("@") ? "vertex" : undefined
+
+/**
+ * The model's row: by its id, then by its platform and base id (`bedrock:claude-opus-4-7`, where a
+ * platform's minimum or price differs from Anthropic's), then by its base id; undefined when it has
+ * none (no Option: hot paths ask).
+ */
+const rowOf = (table: PriceTable, model: string): ModelPrice | undefined => {
+  const exact = table[model]
+  if (exact !== undefined) return exact
+  const base = canonicalModel(model)
+  const platform = platformOf(model)
+  return (platform === undefined ? undefined : table[`${platform}:${base}`]) ?? table[base]
+}
 
 /**
  * Cost of a usage in micro-dollars, with the 5m/1h split priced separately.

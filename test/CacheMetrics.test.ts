@@ -52,6 +52,18 @@ describe("Pricing", () => {
     expect(Pricing.make().multipliers("claude-sonnet-4-5")).toEqual({ write5m: 1.25, write1h: 2, read: 0.1, input: 1 })
   })
 
+  it("the platforms' model ids price as their base model; a platform's own row overrides it there only", () => {
+    const base = Pricing.lookup(Pricing.defaultTable, "claude-sonnet-4-6")
+    for (const id of ["anthropic.claude-sonnet-4-6-v1:0", "us.anthropic.claude-sonnet-4-6-v1:0", "global.anthropic.claude-sonnet-4-6", "claude-sonnet-4-6@20260101"]) {
+      expect(Pricing.lookup(Pricing.defaultTable, id)).toEqual(base)
+    }
+    const pricing = Pricing.make({ "bedrock:claude-sonnet-4-6": { input: 3.3, output: 16.5, minCacheableTokens: 1024 } })
+    expect(pricing.minCacheableTokens("us.anthropic.claude-sonnet-4-6-v1:0")).toBe(1024)
+    expect(Pricing.lookup(pricing.table, "anthropic.claude-sonnet-4-6-v1:0").pipe((p) => p._tag === "Some" && p.value.input)).toBe(3.3)
+    expect(pricing.minCacheableTokens("claude-sonnet-4-6")).toBe(2048)
+    expect(pricing.minCacheableTokens("claude-sonnet-4-6@20260101")).toBe(2048)
+  })
+
   it("minimum cacheable lengths follow the documented table", () => {
     const min = (m: string) => Pricing.defaultTable[m]!.minCacheableTokens
     expect(min("claude-opus-4-5")).toBe(4096)

@@ -30,9 +30,9 @@ const workload = Options.text("workload").pipe(
   Options.withDescription(`a workload file, or a built-in: ${Workload.builtinNames.join(", ")} (default: agent-session)`),
   Options.withDefault("agent-session")
 )
-const provider = Options.choice("provider", ["simulated", "anthropic", "openai"]).pipe(
+const provider = Options.choice("provider", ["simulated", "anthropic", "openai", "bedrock", "bedrock-mantle", "vertex"]).pipe(
   Options.withDescription(
-    "simulated (built in, no key, virtual time; Anthropic and OpenAI models), anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) or openai (OPENAI_API_KEY, OPENAI_BASE_URL) (default: simulated)"
+    "simulated (built in, no key, virtual time; Anthropic and OpenAI models), anthropic (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), openai (OPENAI_API_KEY, OPENAI_BASE_URL), bedrock / bedrock-mantle (AWS_REGION and AWS credentials or AWS_BEARER_TOKEN_BEDROCK) or vertex (CLOUD_ML_REGION, ANTHROPIC_VERTEX_PROJECT_ID, Google credentials); docs/provider.md (default: simulated)"
   ),
   Options.withDefault("simulated" as const)
 )

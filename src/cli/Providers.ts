@@ -12,6 +12,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import * as AnthropicProvider from "../anthropic/AnthropicProvider.js"
+import * as Bedrock from "../anthropic/Bedrock.js"
+import * as Vertex from "../anthropic/Vertex.js"
 import * as OpenAIProvider from "../openai/OpenAIProvider.js"
 import type { ShardingOptions } from "../openai/PromptCacheKeys.js"
 import * as Workload from "../bench/Workload.js"
@@ -27,7 +29,7 @@ import { UsageError } from "./CliError.js"
  * @since 0.1.0
  * @category models
  */
-export type ProviderName = "simulated" | "anthropic" | "openai"
+export type ProviderName = "simulated" | "anthropic" | "openai" | "bedrock" | "bedrock-mantle" | "vertex"
 
 /**
  * Reads a price file: `{ "model-id": { "input": 3, "output": 15, "minCacheableTokens": 1024 } }`.
@@ -99,13 +101,22 @@ export const providerLayer = (
   provider: ProviderName,
   simulator: SimulatedProvider.SimulatorConfig = {}
 ): Layer.Layer<LanguageModel, AuthenticationError | UsageError> => {
-  const configured = <E, R>(layer: Layer.Layer<LanguageModel, E | ConfigError.ConfigError, R>) =>
-    LayerM.mapError(layer, (e) => ConfigError.isConfigError(e) ? new UsageError({ detail: `configuration: ${String(e)}` }) : e)
+  const configured = <E, R>(layer: Layer.Layer<LanguageModel, E, R>) =>
+    LayerM.mapError(layer, (e) =>
+      ConfigError.isConfigError(e)
+        ? new UsageError({ detail: `configuration: ${String(e)}` })
+        : e as Exclude<E, ConfigError.ConfigError>)
   switch (provider) {
     case "anthropic":
       return configured(AnthropicProvider.layerConfig())
     case "openai":
       return configured(OpenAIProvider.layerConfig(undefined, { promptCacheKey: simulator.openaiKeys }))
+    case "bedrock":
+      return configured(Bedrock.layerBedrockConfig())
+    case "bedrock-mantle":
+      return configured(Bedrock.layerBedrockMantleConfig())
+    case "vertex":
+      return configured(Vertex.layerVertexConfig())
     case "simulated":
       return SimulatedProvider.layer(simulator)
   }

@@ -104,6 +104,8 @@ describe("the program", () => {
         [["run", "--workload", bad], "turns.0.requests.0.prompt"],
         [["run", "--workload", "single-chat", "--provider", "anthropic"], "ANTHROPIC_API_KEY"],
         [["run", "--workload", "openai-agent", "--provider", "openai"], "OPENAI_API_KEY"],
+        [["run", "--workload", "single-chat", "--provider", "bedrock"], "AWS_REGION"],
+        [["run", "--workload", "single-chat", "--provider", "vertex"], "CLOUD_ML_REGION"],
         [["serve", "--faults", "overloaded=2"], "more than 1"]
       ]
       for (const [args, text] of cases) {
@@ -138,6 +140,29 @@ describe("the program", () => {
       expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
     }).pipe(Effect.provide(
       SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
+    )), 60_000)
+
+  it.live("--provider bedrock runs through the official Bedrock client against ANTHROPIC_BEDROCK_BASE_URL; the secret is never printed", () =>
+    Effect.gen(function*() {
+      const server = yield* SimulatorServer.SimulatorServer
+      const r = yield* cli(["run", "--workload", fanoutWorkload("us.anthropic.claude-sonnet-4-6-v1:0"), "--provider", "bedrock", "--json"], {
+        AWS_REGION: "eu-west-1",
+        AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+        AWS_SECRET_ACCESS_KEY: KEY,
+        ANTHROPIC_BEDROCK_BASE_URL: server.url
+      })
+      expect(r.stderr).not.toContain(KEY)
+      expect(r.stdout).not.toContain(KEY)
+      expect(r.code).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report.provider).toBe("bedrock")
+      expect(report.calls.request.count).toBe(9)
+      expect(report.calls.request.cacheHits).toBe(8)
+      expect(report.totalCostUsd).toBeGreaterThan(0)
+      const received = yield* server.received
+      expect(new Set(received.map((x) => x.path.replace(/-with-response-stream$/, "")))).toEqual(new Set(["/model/us.anthropic.claude-sonnet-4-6-v1:0/invoke"]))
+    }).pipe(Effect.provide(
+      SimulatorServer.layer().pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
     )), 60_000)
 
   it.live("--provider openai runs through the openai SDK against OPENAI_BASE_URL; the key is never printed", () =>

@@ -22,7 +22,9 @@ export const program = <R = never>(
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], {
-        env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", OPENAI_API_KEY: "", OPENAI_BASE_URL: "", REDIS_URL: "", ...env },
+        env: { ...process.env, ANTHROPIC_API_KEY: "", ANTHROPIC_BASE_URL: "", OPENAI_API_KEY: "", OPENAI_BASE_URL: "", REDIS_URL: "",
+          AWS_REGION: "", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_BEARER_TOKEN_BEDROCK: "", AWS_EC2_METADATA_DISABLED: "true",
+          CLOUD_ML_REGION: "", ANTHROPIC_VERTEX_PROJECT_ID: "", GOOGLE_OAUTH_ACCESS_TOKEN: "", ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
       const output = { stdout: "", stderr: "" }
