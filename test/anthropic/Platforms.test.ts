@@ -6,6 +6,7 @@
  * never sharing warmth.
  */
 import { describe, expect, layer } from "@effect/vitest"
+import { randomUUID } from "node:crypto"
 import APIError from "@anthropic-ai/sdk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -23,6 +24,7 @@ import * as RetryPolicy from "../../src/RetryPolicy.js"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 import { TokenCounter } from "../../src/TokenCounter.js"
+import * as RedisRegistry from "../../src/redis/RedisRegistry.js"
 import * as WarmRegistry from "../../src/WarmRegistry.js"
 import { textOfTokens } from "../fixtures.js"
 
@@ -230,11 +232,18 @@ describe("Claude on the cloud platforms, through the official clients, against s
       }))
   })
 
-  layer(Server, { excludeTestServices: true })("cache scope", (it) => {
+  const redisUrl = process.env.REDIS_URL
+  const registries: ReadonlyArray<readonly [string, Layer.Layer<WarmRegistry.WarmRegistry>]> = [
+    ["in memory", WarmRegistry.layerMemory()],
+    // on Redis as well, when .ci/run has started one: the scope is in the shared keys and locks
+    ...(redisUrl === undefined || redisUrl === ""
+      ? []
+      : [["on Redis", RedisRegistry.layer({ url: redisUrl, keyPrefix: `epc-test-${randomUUID()}` })] as const])
+  ]
+  for (const [where, registry] of registries) layer(Server, { excludeTestServices: true })(`cache scope, registry ${where}`, (it) => {
     it.effect("two regions never share warmth: one registry, two regions, each writes its own prefix once", () =>
       Effect.gen(function*() {
         const server = yield* SimulatorServer.SimulatorServer
-        const registry = WarmRegistry.layerMemory()
         const shared = yield* Layer.build(registry)
         const inRegion = (region: string) =>
           fanOut("bedrock").pipe(Effect.provide(warmerOver("bedrock", envOf("bedrock", server.url, region))), Effect.provide(shared))

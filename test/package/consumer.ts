@@ -4,7 +4,7 @@
  */
 import { Effect, Either, Layer } from "effect"
 import { CacheMetrics, Pipeline } from "effect-prompt-cache"
-import { AnthropicProvider } from "effect-prompt-cache/anthropic"
+import { AnthropicProvider, Bedrock, Vertex } from "effect-prompt-cache/anthropic"
 import { OpenAIProvider } from "effect-prompt-cache/openai"
 import { SimulatedProvider, VirtualTime } from "effect-prompt-cache/simulator"
 
@@ -24,6 +24,9 @@ const review = (diff: string) =>
 // the app's real stack, built but not run (no key here): it must type-check against the installed wing
 export const AppLive = Pipeline.layer({ warmer: { policy: "auto" } }).pipe(Layer.provide(AnthropicProvider.layerConfig()))
 export const OpenAILive = Pipeline.layer().pipe(Layer.provide(OpenAIProvider.layerConfig()))
+// the cloud platforms' layers type-check without their optional peer packages installed
+export const BedrockLive = Pipeline.layer().pipe(Layer.provide(Bedrock.layerBedrockConfig()))
+export const VertexLive = Pipeline.layer().pipe(Layer.provide(Vertex.layerVertexConfig()))
 const TestLive = Pipeline.layer().pipe(Layer.provideMerge(SimulatedProvider.layer()))
 
 const main = Effect.gen(function*() {
