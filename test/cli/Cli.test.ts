@@ -118,74 +118,53 @@ describe("the program", () => {
       }
     }), 60_000)
 
-  it.live("--provider anthropic runs through the real SDK against ANTHROPIC_BASE_URL; the key is never printed", () =>
+  /**
+   * `run --provider <provider> --json` on a three-turn fan-out against a fresh server, the provider
+   * configured from `env` (given the server's URL): the run must succeed without printing `KEY`, and
+   * with auto warming write once per turn (8 of 9 requests read); its report and what the server got
+   */
+  const runAgainstServe = (provider: string, model: string, env: (url: string) => Record<string, string>) =>
     Effect.gen(function*() {
       const server = yield* SimulatorServer.SimulatorServer
-      const workload = fanoutWorkload("claude-sonnet-4-6")
-      const r = yield* cli(["run", "--workload", workload, "--provider", "anthropic", "--json"], {
-        ANTHROPIC_API_KEY: KEY,
-        ANTHROPIC_BASE_URL: server.url
-      })
+      const r = yield* cli(["run", "--workload", fanoutWorkload(model), "--provider", provider, "--json"], env(server.url))
       expect(r.stderr).not.toContain(KEY)
       expect(r.stdout).not.toContain(KEY)
       expect(r.code).toBe(0)
       const report = JSON.parse(r.stdout)
-      expect(report.provider).toBe("anthropic")
+      expect(report.provider).toBe(provider)
       expect(report.details.simulatedTime).toBe(false)
       expect(report.calls.request.count).toBe(9)
-      // auto warming over the real SDK: one write per turn, every other request reads
       expect(report.calls.request.cacheHits).toBe(8)
-      const received = yield* server.received
-      expect(received.length).toBe(9)
-      expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
+      return { report, received: yield* server.received }
     }).pipe(Effect.provide(
       SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
-    )), 60_000)
+    ))
+
+  it.live("--provider anthropic runs through the real SDK against ANTHROPIC_BASE_URL; the key is never printed", () =>
+    Effect.gen(function*() {
+      const { received } = yield* runAgainstServe("anthropic", "claude-sonnet-4-6", (url) => ({ ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: url }))
+      expect(received.length).toBe(9)
+      expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
+    }), 60_000)
 
   it.live("--provider bedrock runs through the official Bedrock client against ANTHROPIC_BEDROCK_BASE_URL; the secret is never printed", () =>
     Effect.gen(function*() {
-      const server = yield* SimulatorServer.SimulatorServer
-      const r = yield* cli(["run", "--workload", fanoutWorkload("us.anthropic.claude-sonnet-4-6-v1:0"), "--provider", "bedrock", "--json"], {
+      const { received, report } = yield* runAgainstServe("bedrock", "us.anthropic.claude-sonnet-4-6-v1:0", (url) => ({
         AWS_REGION: "eu-west-1",
         AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
         AWS_SECRET_ACCESS_KEY: KEY,
-        ANTHROPIC_BEDROCK_BASE_URL: server.url
-      })
-      expect(r.stderr).not.toContain(KEY)
-      expect(r.stdout).not.toContain(KEY)
-      expect(r.code).toBe(0)
-      const report = JSON.parse(r.stdout)
-      expect(report.provider).toBe("bedrock")
-      expect(report.calls.request.count).toBe(9)
-      expect(report.calls.request.cacheHits).toBe(8)
+        ANTHROPIC_BEDROCK_BASE_URL: url
+      }))
       expect(report.totalCostUsd).toBeGreaterThan(0)
-      const received = yield* server.received
       expect(new Set(received.map((x) => x.path.replace(/-with-response-stream$/, "")))).toEqual(new Set(["/model/us.anthropic.claude-sonnet-4-6-v1:0/invoke"]))
-    }).pipe(Effect.provide(
-      SimulatorServer.layer().pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
-    )), 60_000)
+    }), 60_000)
 
   it.live("--provider openai runs through the openai SDK against OPENAI_BASE_URL; the key is never printed", () =>
     Effect.gen(function*() {
-      const server = yield* SimulatorServer.SimulatorServer
-      const r = yield* cli(["run", "--workload", fanoutWorkload("gpt-5.6-terra"), "--provider", "openai", "--json"], {
-        OPENAI_API_KEY: KEY,
-        OPENAI_BASE_URL: `${server.url}/v1`
-      })
-      expect(r.stderr).not.toContain(KEY)
-      expect(r.stdout).not.toContain(KEY)
-      expect(r.code).toBe(0)
-      const report = JSON.parse(r.stdout)
-      expect(report.provider).toBe("openai")
-      expect(report.calls.request.count).toBe(9)
-      // one write of each turn's shared prefix, every other request reads it
-      expect(report.calls.request.cacheHits).toBe(8)
+      const { received, report } = yield* runAgainstServe("openai", "gpt-5.6-terra", (url) => ({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: `${url}/v1` }))
       expect(report.calls.request.cacheCreation1hInputTokens).toBe(0)
-      const received = yield* server.received
       expect(received.map((x) => x.path)).toEqual(Array(9).fill("/v1/chat/completions"))
       expect(received.every((x) => x.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
       expect(received.every((x) => /^epc-[0-9a-f]{24}$/.test(String((x.body as { prompt_cache_key?: unknown }).prompt_cache_key)))).toBe(true)
-    }).pipe(Effect.provide(
-      SimulatorServer.layer({ apiKey: KEY }).pipe(Layer.provide(SimulatedProvider.layer({ latency: SimulatedProvider.zeroLatency })))
-    )), 60_000)
+    }), 60_000)
 })
