@@ -161,6 +161,16 @@ export interface WarmerState {
 }
 
 /**
+ * What the gate did with one request: sent it at once (nothing cold, or nothing to gate), made it the
+ * leader that establishes its cold prefix, let it wait for another leader and go when the prefix was
+ * readable, or let it wait and go uncached (the leader failed, or `maxWaitMs` passed).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type GateOutcome = "direct" | "led" | "waited" | "waited-uncached"
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -168,6 +178,11 @@ export interface CacheWarmerService {
   readonly policy: Policy
   /** one request, through the per-prefix gate (`auto`) or directly (`off`, `always`) */
   readonly request: (request: MessagesRequest | Planned) => Effect.Effect<Response, ProviderError>
+  /** {@link request}, with `onGate` told what the gate did with it (for access logs) */
+  readonly requestObserved: (
+    request: MessagesRequest | Planned,
+    onGate: (outcome: GateOutcome) => void
+  ) => Effect.Effect<Response, ProviderError>
   /** an explicit warm of a shared prefix, with the skip rules */
   readonly warm: (shared: MessagesRequest | Planned) => Effect.Effect<WarmOutcome>
   /** a fan-out: establish the prefix per policy, then run the requests; never fails as a whole */
@@ -266,15 +281,18 @@ export const make = (config: WarmerConfig = {}) =>
       bps: ReadonlyArray<PlannedBreakpoint>,
       direct: Effect.Effect<A, E>,
       lead: (keys: ReadonlyArray<string>, gate: GateTable.Gate) => Effect.Effect<A, E>,
-      onJoin?: { readonly ready: Effect.Effect<A, E>; readonly failed: Effect.Effect<A, E> }
+      onJoin?: { readonly ready: Effect.Effect<A, E>; readonly failed: Effect.Effect<A, E> },
+      onGate?: (outcome: GateOutcome) => void
     ): Effect.Effect<A, E> =>
       // the decision is taken uninterruptibly and a leader's gates are released on every exit
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(decide(bps), (decision): Effect.Effect<A, E> => {
           switch (decision._tag) {
             case "Direct":
+              onGate?.("direct")
               return restore(direct)
             case "Lead":
+              onGate?.("led")
               return restore(acrossReplicas(decision.keys, lead(decision.keys, decision.gate))).pipe(
                 Effect.onExit((exit) =>
                   gates.release(
@@ -287,28 +305,33 @@ export const make = (config: WarmerConfig = {}) =>
             case "Wait":
               // the watchdog bounds the wait: the gate is released "failed" after maxWaitMs; a leader
               // that was interrupted abandons it, and the decision is taken again
-              return restore(Effect.flatMap(Deferred.await(decision.gate), (outcome) =>
-                outcome === "abandoned"
-                  ? gated(bps, direct, lead, onJoin)
-                  : onJoin === undefined
-                  ? direct
-                  : outcome === "ready"
-                  ? onJoin.ready
-                  : onJoin.failed))
+              return restore(Effect.flatMap(Deferred.await(decision.gate), (outcome) => {
+                if (outcome === "abandoned") return gated(bps, direct, lead, onJoin, onGate)
+                onGate?.(outcome === "ready" ? "waited" : "waited-uncached")
+                return onJoin === undefined ? direct : outcome === "ready" ? onJoin.ready : onJoin.failed
+              }))
           }
         })
       )
 
-    const gatedRequest = (input: MessagesRequest | Planned): Effect.Effect<Response, ProviderError> => {
+    const gatedRequest = (
+      input: MessagesRequest | Planned,
+      onGate?: (outcome: GateOutcome) => void
+    ): Effect.Effect<Response, ProviderError> => {
       const planned = toPlanned(input)
       const request = planned.request
       const bps = cacheable(planned)
       const direct = send(request, bps, { stream: false })
-      if (policy !== "auto" || bps.length === 0) return direct
+      if (policy !== "auto" || bps.length === 0) {
+        onGate?.("direct")
+        return direct
+      }
       return gated(
         bps,
         direct,
-        (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready") })
+        (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready") }),
+        undefined,
+        onGate
       )
     }
 
@@ -420,7 +443,8 @@ export const make = (config: WarmerConfig = {}) =>
 
     const service: CacheWarmerService = {
       policy,
-      request: gatedRequest,
+      request: (input) => gatedRequest(input),
+      requestObserved: gatedRequest,
       warm: (shared) => warm(toPlanned(shared)),
       fanOut,
       state: Effect.sync(() => ({ gates: gates.size(), warmsInFlight, keepAlives: keepAlive?.size() ?? 0 })),

@@ -1,0 +1,260 @@
+/**
+ * The caching proxy: single-flight cache warming for any app, which only changes its base URL
+ * (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`). `POST /v1/messages` and `POST /v1/chat/completions` go
+ * through the core's `CacheWarmer` gate — keyed by tenant and by the fingerprint of each prefix the
+ * request asks to cache —, so a cold prefix is written once and every concurrent request over it waits
+ * for that write to begin, then reads it. Every other path passes through untouched. The body goes
+ * upstream byte for byte as the client sent it, and the answer comes back as it arrives.
+ *
+ * Tenant = an HMAC of the client's key under the proxy's secret (the same on every replica): two
+ * tenants never share a gate or a registry entry, and no key is kept, logged or sent to Redis.
+ *
+ * @since 0.2.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { createHmac } from "node:crypto"
+import { createServer } from "node:http"
+import { asPlanned } from "../BreakpointPlanner.js"
+import type { Planned } from "../BreakpointPlanner.js"
+import type { CacheMetrics } from "../CacheMetrics.js"
+import type { GateOutcome } from "../CacheWarmer.js"
+import * as CacheWarmer from "../CacheWarmer.js"
+import { LanguageModel } from "../LanguageModel.js"
+import { decodeChatRequest } from "../openai/ChatWire.js"
+import { fromChatRequest } from "../openai/Translation.js"
+import { costMicros, microsToUsd, Pricing } from "../Pricing.js"
+import type { MessagesRequest } from "../Prompt.js"
+import { decodeRequest } from "../Prompt.js"
+import type { ProviderError } from "../ProviderError.js"
+import type { Response } from "../Response.js"
+import * as RetryPolicy from "../RetryPolicy.js"
+import type { WarmRegistry } from "../WarmRegistry.js"
+import type { Exchange } from "./Upstream.js"
+import * as Upstream from "./Upstream.js"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProxyOptions {
+  /** 0 picks a free port (default 8788) */
+  readonly port?: number | undefined
+  /** default 127.0.0.1: this machine only */
+  readonly host?: string | undefined
+  /** default `https://api.anthropic.com` */
+  readonly anthropicUpstream?: string | undefined
+  /** default `https://api.openai.com` */
+  readonly openaiUpstream?: string | undefined
+  /** how long a waiter waits for a leader before it goes uncached (default 60,000 ms) */
+  readonly maxWaitMs?: number | undefined
+  /** the HMAC secret that turns a client's key into its tenant; the same on every replica */
+  readonly tenantSecret: Redacted.Redacted<string> | string
+  /** the largest request body accepted (default 32 MiB, the API's) */
+  readonly maxBodyBytes?: number | undefined
+  /** one line per request (no bodies, no keys) */
+  readonly onAccess?: ((line: AccessLine) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * What the access log says about one request.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface AccessLine {
+  readonly method: string
+  readonly path: string
+  readonly model: string | undefined
+  readonly status: number
+  /** what the gate did: `passthrough` for paths the proxy does not gate */
+  readonly gate: GateOutcome | "passthrough"
+  readonly tokens: { readonly input: number; readonly cacheWrite: number; readonly cacheRead: number; readonly output: number } | undefined
+  readonly costUsd: number | undefined
+  readonly latencyMs: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProxyService {
+  /** `http://host:port` */
+  readonly url: string
+  readonly port: number
+}
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export class Proxy extends Context.Tag("effect-prompt-cache/Proxy")<Proxy, ProxyService>() {}
+
+/** the tenant of a key: its HMAC under the proxy's secret, never the key */
+export const tenantOf = (secret: string, key: string): string => createHmac("sha256", secret).update(key).digest("hex").slice(0, 24)
+
+const keyOf = (headers: Readonly<Record<string, string | undefined>>): string =>
+  headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")?.[1] ?? "anonymous"
+
+const parseJson = (bytes: Uint8Array): unknown => {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** the request the gate can key, or none: a body the proxy cannot read goes through ungated, unchanged */
+const gateable = (wire: "anthropic" | "openai", json: unknown): Effect.Effect<MessagesRequest | undefined> =>
+  wire === "anthropic"
+    ? Effect.map(Effect.either(decodeRequest(json)), Either.getOrUndefined)
+    : Effect.map(Effect.either(decodeChatRequest(json)), (decoded) =>
+      Either.isLeft(decoded) ? undefined : Either.getOrUndefined(fromChatRequest(decoded.right)))
+
+/**
+ * Serves the proxy while the scope lives. Needs an `HttpClient` (the upstream), `CacheMetrics`,
+ * `WarmRegistry` (in memory, or the Redis wing's, shared by replicas with its establishing lock) and
+ * `Pricing`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (options: ProxyOptions) =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const pricing = yield* Pricing
+    const upstream = Upstream.make(client)
+    // the proxy retries nothing: the client's SDK does
+    const warmer = yield* CacheWarmer.make({ policy: "auto", retry: RetryPolicy.none, maxWaitMs: options.maxWaitMs ?? 60_000 }).pipe(
+      Effect.provideService(LanguageModel, upstream)
+    )
+    const secret = typeof options.tenantSecret === "string" ? options.tenantSecret : Redacted.value(options.tenantSecret)
+    const anthropicBase = (options.anthropicUpstream ?? "https://api.anthropic.com").replace(/\/+$/, "")
+    const openaiBase = (options.openaiUpstream ?? "https://api.openai.com").replace(/\/+$/, "")
+    const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024
+
+    /** a request that did not get an answer from the upstream (the proxy's own failure) */
+    const failed = (error: ProviderError) =>
+      HttpServerResponse.unsafeJson({ type: "error", error: { type: "api_error", message: `the proxy failed: ${error._tag}` } }, { status: 502 })
+
+    const app = Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const started = Date.now()
+      const url = new URL(request.url, "http://proxy")
+      const path = url.pathname
+      const declared = Number(request.headers["content-length"] ?? "0")
+      if (declared > maxBodyBytes) {
+        return HttpServerResponse.unsafeJson(
+          { type: "error", error: { type: "request_too_large", message: `the request body exceeds the maximum of ${maxBodyBytes} bytes` } },
+          { status: 413, headers: { connection: "close" } }
+        )
+      }
+      const body = request.method === "GET" || request.method === "HEAD"
+        ? new Uint8Array(0)
+        : new Uint8Array(yield* Effect.orElseSucceed(request.arrayBuffer, () => new ArrayBuffer(0)))
+      const wire = path === "/v1/messages" && request.method === "POST"
+        ? "anthropic" as const
+        : path === "/v1/chat/completions" && request.method === "POST"
+        ? "openai" as const
+        : "other" as const
+      // which upstream: OpenAI's paths and clients (a Bearer key, no anthropic-version) go to OpenAI
+      const toOpenAI = wire === "openai" ||
+        (wire === "other" && request.headers["anthropic-version"] === undefined && request.headers["x-api-key"] === undefined)
+      const exchange: Exchange = {
+        wire,
+        method: request.method,
+        url: `${toOpenAI ? openaiBase : anthropicBase}${path}${url.search}`,
+        headers: Upstream.passHeaders(request.headers),
+        body,
+        respond: yield* Deferred.make<HttpServerResponse.HttpServerResponse>()
+      }
+      let gate: AccessLine["gate"] = "passthrough"
+      const json = wire === "other" ? undefined : parseJson(body)
+      const messages = wire === "other" ? undefined : yield* gateable(wire, json)
+      const tagged = { ...(messages ?? { model: "", max_tokens: 0, messages: [] }), [Upstream.EXCHANGE]: exchange } as MessagesRequest
+      let call: Effect.Effect<Response, ProviderError>
+      if (messages === undefined) {
+        call = upstream.create(tagged)
+      } else {
+        const tenant = tenantOf(secret, keyOf(request.headers))
+        const planned = asPlanned(tagged)
+        const scoped: Planned = {
+          request: tagged,
+          breakpoints: planned.breakpoints.map((b) => ({ ...b, fingerprint: `${wire}:${tenant}|${b.fingerprint}` }))
+        }
+        call = warmer.requestObserved(scoped, (outcome) => void (gate = outcome))
+      }
+      // the call runs on past this handler: a stream's usage is read until its end
+      const fiber = yield* Effect.forkDaemon(call)
+      const response = yield* Effect.raceFirst(
+        Deferred.await(exchange.respond),
+        Effect.flatMap(Fiber.await(fiber), (exit) =>
+          // an answer set just before the call ended wins; else the call failed before any answer
+          Effect.flatMap(Deferred.poll(exchange.respond), (answered) =>
+            answered._tag === "Some" ? answered.value : Effect.succeed(Exit.isFailure(exit) ? failedOf(exit) : HttpServerResponse.empty({ status: 502 }))
+          ))
+      )
+      if (options.onAccess !== undefined) {
+        const onAccess = options.onAccess
+        // logged when the call ends (a stream's usage is known then), without holding the response
+        yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
+          const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
+          const model = messages?.model
+          const price = model === undefined ? undefined : pricing.lookup(model)
+          return onAccess({
+            method: request.method,
+            path,
+            model,
+            status: response.status,
+            gate,
+            tokens: usage === undefined ? undefined : {
+              input: usage.input,
+              cacheWrite: usage.cacheCreation5m + usage.cacheCreation1h,
+              cacheRead: usage.cacheRead,
+              output: usage.output
+            },
+            costUsd: usage === undefined || price === undefined || price._tag === "None" ? undefined : microsToUsd(costMicros(usage, price.value)),
+            latencyMs: Date.now() - started
+          })
+        }))
+      }
+      return response
+    })
+
+    const failedOf = (exit: Exit.Exit<Response, ProviderError>): HttpServerResponse.HttpServerResponse =>
+      Exit.match(exit, {
+        onFailure: (cause) => {
+          const error = cause._tag === "Fail" ? cause.error : undefined
+          return error === undefined ? HttpServerResponse.empty({ status: 502 }) : failed(error)
+        },
+        onSuccess: () => HttpServerResponse.empty({ status: 502 })
+      })
+
+    const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 8788, host: options.host ?? "127.0.0.1" })
+    yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    const address = server.address
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    return Proxy.of({ url: `http://${options.host ?? "127.0.0.1"}:${port}`, port })
+  })
+
+/**
+ * The proxy as a scoped layer: it listens while the layer lives.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (
+  options: ProxyOptions
+): Layer.Layer<Proxy, never, HttpClient.HttpClient | CacheMetrics | WarmRegistry | Pricing> =>
+  Layer.scoped(Proxy, Effect.orDie(make(options)))

@@ -1,0 +1,224 @@
+/**
+ * The proxy's upstream as a `LanguageModel`: each request carries the client's exchange (its method,
+ * URL, headers and body bytes, and where to put the answer), and "sending" it forwards those bytes
+ * unchanged and answers the client with the upstream's status, headers and body as they arrive — SSE
+ * piped chunk by chunk, never buffered. On the way, the usage is read: from the SSE `message_start`
+ * (Anthropic: the response has begun, the cache is readable — the waiters go) or the first chunk
+ * (OpenAI), from the final usage, or from a JSON body; the warmer's sender turns it into metrics and
+ * registry updates, as for any provider.
+ *
+ * An upstream error status reaches the client unchanged, and fails the call with the typed error (so
+ * a leader's waiters are released to go on their own); the proxy retries nothing itself.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { parseRetryAfter } from "../internal/retryAfter.js"
+import type { LanguageModelService } from "../LanguageModel.js"
+import { usageFromChat } from "../openai/Translation.js"
+import type { MessagesRequest } from "../Prompt.js"
+import type { ProviderError } from "../ProviderError.js"
+import { ConnectionError, fromStatus } from "../ProviderError.js"
+import type { ApiUsage, Response, Usage } from "../Response.js"
+import { emptyUsage, fromApiUsage } from "../Response.js"
+
+/** the key under which a request object carries its exchange (a symbol: spread copies it, JSON never) */
+export const EXCHANGE: unique symbol = Symbol.for("effect-prompt-cache/proxy/exchange")
+
+/**
+ * One client request as the proxy forwards it.
+ */
+export interface Exchange {
+  readonly wire: "anthropic" | "openai" | "other"
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+  /** the answer to the client, set once the upstream has answered (or failed to) */
+  readonly respond: Deferred.Deferred<HttpServerResponse.HttpServerResponse>
+  /** set when the upstream response began */
+  begunAt?: number
+}
+
+/** headers that belong to one hop, not to the request or response */
+const HOP = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+  "content-encoding",
+  "accept-encoding",
+  "upgrade",
+  "proxy-connection",
+  "te",
+  "trailer"
+])
+
+/** the headers to pass on, hop-by-hop ones left out */
+export const passHeaders = (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP.has(k.toLowerCase())) continue
+    out[k] = typeof v === "string" ? v : v.join(", ")
+  }
+  return out
+}
+
+const utf8 = new TextDecoder()
+
+/**
+ * Reads server-sent events from chunks as they pass: every complete event's name and JSON data.
+ */
+export const makeSseReader = () => {
+  let buffer = ""
+  return (chunk: Uint8Array): ReadonlyArray<{ readonly event: string | undefined; readonly data: string }> => {
+    buffer += utf8.decode(chunk, { stream: true })
+    const out: Array<{ event: string | undefined; data: string }> = []
+    let end: number
+    while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buffer.slice(0, end)
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "")
+      let event: string | undefined
+      const data: Array<string> = []
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith("event:")) event = line.slice(6).trim()
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""))
+      }
+      if (data.length > 0) out.push({ event, data: data.join("\n") })
+    }
+    return out
+  }
+}
+
+const parse = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const v = JSON.parse(text) as unknown
+    return typeof v === "object" && v !== null ? v as Record<string, unknown> : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** the usage a JSON body reports, in the wire's shape */
+const usageOfBody = (wire: Exchange["wire"], body: Record<string, unknown> | undefined): Usage =>
+  body === undefined || body.usage === undefined || body.usage === null
+    ? emptyUsage
+    : wire === "openai"
+    ? usageFromChat(body.usage as never)
+    : fromApiUsage(body.usage as ApiUsage)
+
+/**
+ * The upstream `LanguageModel`. `provider` names it in reports.
+ */
+export const make = (client: HttpClient.HttpClient, provider = "proxy"): LanguageModelService => {
+  const forward = (
+    request: MessagesRequest,
+    onBegun: ((usage: Usage | undefined) => Effect.Effect<void>) | undefined
+  ): Effect.Effect<Response, ProviderError> =>
+    Effect.gen(function*() {
+      const ex = (request as unknown as { readonly [EXCHANGE]?: Exchange })[EXCHANGE]
+      if (ex === undefined) return yield* Effect.die(new Error("a proxy request without its exchange"))
+      const upstreamRequest = HttpClientRequest.make(ex.method as "POST")(ex.url).pipe(
+        HttpClientRequest.setHeaders(ex.headers),
+        ex.method === "GET" || ex.method === "HEAD" ? (r) => r : HttpClientRequest.bodyUint8Array(ex.body, ex.headers["content-type"] ?? "application/json")
+      )
+      const response = yield* client.execute(upstreamRequest).pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(
+            Deferred.succeed(ex.respond, HttpServerResponse.unsafeJson(
+              { type: "error", error: { type: "api_error", message: "the proxy could not reach the upstream" } },
+              { status: 502 }
+            )),
+            Effect.fail(new ConnectionError({ detail: `upstream unreachable: ${e._tag}` }))
+          ))
+      )
+      const headers = passHeaders(response.headers)
+      const requestId = headers["request-id"] ?? headers["x-request-id"]
+      const withId = requestId !== undefined ? { requestId } : {}
+      const model = request.model
+      if (response.status >= 400) {
+        const bytes = new Uint8Array(yield* Effect.orElseSucceed(response.arrayBuffer, () => new ArrayBuffer(0)))
+        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status: response.status, headers }))
+        const body = parse(utf8.decode(bytes))
+        const error = body?.error as { type?: string; message?: string } | undefined
+        return yield* Effect.fail(fromStatus({
+          status: response.status,
+          type: ex.wire === "anthropic" ? error?.type : undefined,
+          detail: error?.message ?? `upstream status ${response.status}`,
+          ...withId,
+          retryAfterMs: parseRetryAfter(new Headers(headers))
+        }))
+      }
+      const contentType = response.headers["content-type"] ?? ""
+      if (!contentType.includes("text/event-stream")) {
+        const bytes = new Uint8Array(yield* response.arrayBuffer.pipe(
+          Effect.mapError(() => new ConnectionError({ detail: "the upstream closed the response early", ...withId }))
+        ))
+        const body = parse(utf8.decode(bytes))
+        const usage = usageOfBody(ex.wire, body)
+        ex.begunAt = Date.now()
+        if (onBegun !== undefined) yield* onBegun(usage)
+        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status: response.status, headers }))
+        return { id: String(body?.id ?? ""), model, content: [], stopReason: null, usage, ...withId }
+      }
+      // a stream: piped to the client as it comes, read on the way
+      const read = makeSseReader()
+      let usage: Usage | undefined
+      let id = ""
+      let begun = false
+      let ended = false
+      const done = yield* Deferred.make<Usage | undefined, ProviderError>()
+      const begin = (u: Usage | undefined) =>
+        Effect.suspend(() => {
+          if (begun) return Effect.void
+          begun = true
+          ex.begunAt = Date.now()
+          return onBegun === undefined ? Effect.void : onBegun(u)
+        })
+      const see = (event: string | undefined, data: string): Effect.Effect<void> => {
+        if (data === "[DONE]") return Effect.void
+        const json = parse(data)
+        if (json === undefined) return Effect.void
+        if (ex.wire === "openai") {
+          if (typeof json.id === "string") id = json.id
+          if (json.usage !== undefined && json.usage !== null) usage = usageFromChat(json.usage as never)
+          return begin(undefined)
+        }
+        const type = event ?? json.type
+        if (type === "message_start") {
+          const message = json.message as { id?: string; usage?: ApiUsage } | undefined
+          id = message?.id ?? id
+          usage = message?.usage === undefined ? undefined : fromApiUsage(message.usage)
+          return begin(usage)
+        }
+        if (type === "message_delta" && usage !== undefined) {
+          const delta = json.usage as { output_tokens?: number } | undefined
+          if (typeof delta?.output_tokens === "number") usage = { ...usage, output: delta.output_tokens }
+        }
+        return Effect.void
+      }
+      const body = response.stream.pipe(
+        Stream.tap((chunk) => Effect.forEach(read(chunk), (e) => see(e.event, e.data), { discard: true })),
+        Stream.onEnd(Effect.sync(() => void (ended = true))),
+        Stream.ensuring(Effect.suspend(() =>
+          ended
+            ? Deferred.succeed(done, usage)
+            : Deferred.fail(done, new ConnectionError({ detail: "the stream was cut before its end", ...withId }))
+        ))
+      )
+      yield* Deferred.succeed(ex.respond, HttpServerResponse.stream(body, { status: response.status, headers }))
+      const final = yield* Deferred.await(done)
+      return { id, model, content: [], stopReason: null, usage: final ?? emptyUsage, ...withId }
+    })
+
+  return {
+    provider,
+    create: (request) => forward(request, undefined),
+    stream: () => Stream.die(new Error("the proxy sends through create and streamResponse")),
+    streamResponse: (request, onBegun) => forward(request, onBegun)
+  }
+}
