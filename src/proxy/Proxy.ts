@@ -16,6 +16,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -38,6 +39,7 @@ import { costMicros, microsToUsd, Pricing } from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import { decodeRequest } from "../Prompt.js"
 import type { ProviderError } from "../ProviderError.js"
+import { ConnectionError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { WarmRegistry } from "../WarmRegistry.js"
@@ -100,6 +102,18 @@ export interface ProxyService {
  * @category tags
  */
 export class Proxy extends Context.Tag("effect-prompt-cache/Proxy")<Proxy, ProxyService>() {}
+
+/** fails (with a ConnectionError) when the client closes the connection before its answer ended */
+const clientGone = (request: HttpServerRequest.HttpServerRequest) =>
+  Effect.async<never, ConnectionError>((resume) => {
+    const response = NodeHttpServerRequest.toServerResponse(request)
+    const onClose = () => {
+      if (!response.writableEnded) resume(Effect.fail(new ConnectionError({ detail: "the client closed the connection" })))
+    }
+    if (response.destroyed) onClose()
+    response.on("close", onClose)
+    return Effect.sync(() => void response.off("close", onClose))
+  })
 
 /** the tenant of a key: its HMAC under the proxy's secret, never the key */
 export const tenantOf = (secret: string, key: string): string => createHmac("sha256", secret).update(key).digest("hex").slice(0, 24)
@@ -177,7 +191,8 @@ export const make = (options: ProxyOptions) =>
         url: `${toOpenAI ? openaiBase : anthropicBase}${path}${url.search}`,
         headers: Upstream.passHeaders(request.headers),
         body,
-        respond: yield* Deferred.make<HttpServerResponse.HttpServerResponse>()
+        respond: yield* Deferred.make<HttpServerResponse.HttpServerResponse>(),
+        clientGone: clientGone(request)
       }
       let gate: AccessLine["gate"] = "passthrough"
       const json = wire === "other" ? undefined : parseJson(body)

@@ -39,6 +39,8 @@ export interface Exchange {
   readonly body: Uint8Array
   /** the answer to the client, set once the upstream has answered (or failed to) */
   readonly respond: Deferred.Deferred<HttpServerResponse.HttpServerResponse>
+  /** fails when the client closes its connection before its answer has ended */
+  readonly clientGone: Effect.Effect<never, ConnectionError>
   /** set when the upstream response began */
   begunAt?: number
 }
@@ -202,6 +204,8 @@ export const make = (client: HttpClient.HttpClient, provider = "proxy"): Languag
         return Effect.void
       }
       const body = response.stream.pipe(
+        // a client that goes away ends the upstream call too
+        Stream.interruptWhen(ex.clientGone),
         Stream.tap((chunk) => Effect.forEach(read(chunk), (e) => see(e.event, e.data), { discard: true })),
         Stream.onEnd(Effect.sync(() => void (ended = true))),
         Stream.ensuring(Effect.suspend(() =>

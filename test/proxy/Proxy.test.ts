@@ -1,0 +1,237 @@
+/**
+ * The proxy between real clients and `serve`, over real HTTP: the official Anthropic and OpenAI SDKs
+ * and the Vercel AI SDK, with only their base URL changed.
+ */
+import Anthropic from "@anthropic-ai/sdk"
+import { createAnthropic } from "@ai-sdk/anthropic"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { describe, expect, layer } from "@effect/vitest"
+import { generateText } from "ai"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { randomUUID } from "node:crypto"
+import OpenAI from "openai"
+import * as CacheMetrics from "../../src/CacheMetrics.js"
+import * as Pricing from "../../src/Pricing.js"
+import * as Proxy from "../../src/proxy/Proxy.js"
+import * as RedisRegistry from "../../src/redis/RedisRegistry.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
+import * as WarmRegistry from "../../src/WarmRegistry.js"
+import { until } from "../fixtures.js"
+
+const KEY = "sk-ant-proxy-test-0123456789-secret"
+// about 4,600 tokens: above Sonnet 4.6's minimum cacheable prefix (2,048)
+const SYSTEM = "You are a terse assistant who answers in one short sentence. ".repeat(300)
+
+/**
+ * `serve` with a latency that makes concurrency matter (a write is readable 300 ms after it starts),
+ * generating every token a request allows (2 ms each)
+ */
+const Serve = SimulatorServer.layer().pipe(
+  Layer.provideMerge(SimulatedProvider.layer({
+    latency: { ...SimulatedProvider.zeroLatency, baseMs: 300, outputMsPerToken: 2 },
+    outputTokens: (request) => request.max_tokens
+  }))
+)
+
+const access: Array<Proxy.AccessLine> = []
+
+/** a proxy in front of the server in context, its own registry unless one is given */
+const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory()) =>
+  Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (server) =>
+    Proxy.layer({
+      port: 0,
+      anthropicUpstream: server.url,
+      openaiUpstream: server.url,
+      tenantSecret: "replicas-share-this",
+      onAccess: (line) => Effect.sync(() => void access.push(line))
+    }).pipe(
+      Layer.provide(Layer.mergeAll(FetchHttpClient.layer, CacheMetrics.layer, registry)),
+      Layer.provide(Pricing.layerDefault)
+    )))
+
+const Stack = Layer.provideMerge(proxyLayer(), Serve)
+
+const sdk = (baseURL: string, apiKey = KEY) => new Anthropic({ apiKey, baseURL, maxRetries: 0 })
+
+/** `n` concurrent requests over one cold prefix; the cache usage each got */
+const burst = (client: Anthropic, n: number, salt = "") =>
+  Effect.promise(() =>
+    Promise.all(Array.from({ length: n }, (_, i) =>
+      client.messages.create({
+        model: "claude-sonnet-4-6",
+        max_tokens: 20,
+        system: [{ type: "text", text: SYSTEM + salt, cache_control: { type: "ephemeral" } }],
+        messages: [{ role: "user", content: `question ${i}` }]
+      })))
+  ).pipe(Effect.map((responses) => ({
+    writes: responses.filter((r) => (r.usage.cache_creation_input_tokens ?? 0) > 0).length,
+    reads: responses.filter((r) => (r.usage.cache_read_input_tokens ?? 0) > 0).length
+  })))
+
+describe("the proxy, between real clients and serve", () => {
+  layer(Stack, { excludeTestServices: true })("Anthropic's wire", (it) => {
+    it.effect("8 concurrent requests over one cold prefix: 1 write and 7 reads through the proxy, 8 writes straight at serve", () =>
+      Effect.gen(function*() {
+        const server = yield* SimulatorServer.SimulatorServer
+        const proxy = yield* Proxy.Proxy
+        expect(yield* burst(sdk(proxy.url), 8, "a")).toEqual({ writes: 1, reads: 7 })
+        expect(yield* burst(sdk(server.url), 8, "b")).toEqual({ writes: 8, reads: 0 })
+        const gates = access.filter((l) => l.path === "/v1/messages").map((l) => l.gate)
+        expect(gates.filter((g) => g === "led")).toHaveLength(1)
+        expect(gates.filter((g) => g === "waited")).toHaveLength(7)
+      }))
+
+    it.effect("the Vercel AI SDK, its base URL at the proxy: one write, the rest read", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const anthropic = createAnthropic({ baseURL: `${proxy.url}/v1`, apiKey: KEY })
+        const results = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 4 }, (_, i) =>
+            generateText({
+              model: anthropic("claude-sonnet-4-6"),
+              maxOutputTokens: 20,
+              allowSystemInMessages: true,
+              messages: [
+                { role: "system", content: SYSTEM + "ai-sdk", providerOptions: { anthropic: { cacheControl: { type: "ephemeral" } } } },
+                { role: "user", content: `question ${i}` }
+              ]
+            })))
+        )
+        const writes = results.filter((r) => Number(r.providerMetadata?.anthropic?.cacheCreationInputTokens ?? 0) > 0).length
+        const reads = results.filter((r) => (r.usage.cachedInputTokens ?? 0) > 0).length
+        expect({ writes, reads }).toEqual({ writes: 1, reads: 3 })
+      }))
+
+    it.effect("a stream arrives event by event, in order, complete", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const types = yield* Effect.promise(async () => {
+          const stream = sdk(proxy.url).messages.stream({ model: "claude-sonnet-4-6", max_tokens: 80, messages: [{ role: "user", content: "stream" }] })
+          const out: Array<string> = []
+          for await (const e of stream) out.push(e.type)
+          return out
+        })
+        expect(types[0]).toBe("message_start")
+        expect(types.at(-1)).toBe("message_stop")
+        expect(types.filter((t) => t === "content_block_delta").length).toBeGreaterThan(1)
+      }))
+
+    it.effect("429 and 529 with retry-after reach the client unchanged; the proxy retries nothing", () =>
+      Effect.gen(function*() {
+        const server = yield* SimulatorServer.SimulatorServer
+        const proxy = yield* Proxy.Proxy
+        for (const [status, type] of [[429, "rate_limit_error"], [529, "overloaded_error"]] as const) {
+          const before = (yield* server.received).length
+          yield* server.script([{ _tag: "Error", status, type, message: `scripted ${status}`, retryAfterSeconds: 7 }])
+          const error = yield* Effect.promise(() =>
+            sdk(proxy.url).messages.create({ model: "claude-sonnet-4-6", max_tokens: 5, messages: [{ role: "user", content: "x" }] }).then(
+              () => undefined,
+              (e: unknown) => e
+            )
+          )
+          expect(error).toBeInstanceOf(Anthropic.APIError)
+          const api = error as InstanceType<typeof Anthropic.APIError>
+          expect(api.status).toBe(status)
+          expect(api.headers?.get("retry-after")).toBe("7")
+          expect((api.error as { error?: { type?: string; message?: string } }).error).toEqual({ type, message: `scripted ${status}` })
+          expect((yield* server.received).length - before).toBe(1)
+        }
+      }))
+
+    it.effect("a client that aborts aborts the upstream call", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const sim = yield* SimulatedProvider.Simulator
+        yield* Effect.promise(async () => {
+          const controller = new AbortController()
+          const stream = await sdk(proxy.url).messages.create(
+            { model: "claude-sonnet-4-6", max_tokens: 5000, stream: true, messages: [{ role: "user", content: "a long one" }] },
+            { signal: controller.signal }
+          )
+          // gone once the response has begun, while the upstream is still generating
+          for await (const e of stream) {
+            if (e.type === "message_start") break
+          }
+          controller.abort()
+        })
+        yield* until(Effect.map(sim.calls, (calls) => calls.at(-1)?.outcome === "interrupted"))
+        expect((yield* sim.calls).at(-1)!.maxTokens).toBe(5000)
+      }))
+
+    it.effect("two tenants with the same prompt never share a gate: each writes once", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const [a, b] = yield* Effect.all([burst(sdk(proxy.url, "tenant-a-key"), 4, "t"), burst(sdk(proxy.url, "tenant-b-key"), 4, "t")], {
+          concurrency: "unbounded"
+        })
+        // one simulated cache behind both: one tenant's leader writes, and whichever comes second
+        // either waited for its own leader or read — but neither tenant's requests waited on the other's
+        expect(a.writes + b.writes).toBeGreaterThanOrEqual(1)
+        const tenants = access.slice(-8).map((l) => l.gate)
+        expect(tenants.filter((g) => g === "led")).toHaveLength(2)
+      }))
+
+    it.effect("the key never appears in what the proxy says, and reaches the upstream unchanged", () =>
+      Effect.gen(function*() {
+        const server = yield* SimulatorServer.SimulatorServer
+        expect(JSON.stringify(access)).not.toContain(KEY)
+        const received = yield* server.received
+        expect(received.some((r) => r.apiKeySha256 === SimulatorServer.keyDigest(KEY))).toBe(true)
+      }))
+
+    it.effect("other paths pass through untouched: count_tokens and the models list", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const counted = yield* Effect.promise(() =>
+          sdk(proxy.url).messages.countTokens({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "count me" }] })
+        )
+        expect(counted.input_tokens).toBeGreaterThan(0)
+        const models = yield* Effect.promise(() => sdk(proxy.url).models.list())
+        expect(models.data.map((m) => m.id)).toContain("claude-sonnet-4-6")
+        expect(access.filter((l) => l.gate === "passthrough").map((l) => l.path)).toEqual(
+          expect.arrayContaining(["/v1/messages/count_tokens", "/v1/models"])
+        )
+      }))
+  })
+
+  layer(Stack, { excludeTestServices: true })("OpenAI's wire", (it) => {
+    it.effect("the openai SDK on /v1/chat/completions: 5 concurrent over one explicit breakpoint, 1 write and 4 reads", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${proxy.url}/v1`, maxRetries: 0 })
+        const responses = yield* Effect.promise(() =>
+          Promise.all(Array.from({ length: 5 }, (_, i) =>
+            client.chat.completions.create({
+              model: "gpt-5.6-terra",
+              max_completion_tokens: 20,
+              messages: [
+                { role: "developer", content: [{ type: "text", text: SYSTEM, prompt_cache_breakpoint: { mode: "explicit" } }] },
+                { role: "user", content: `question ${i}` }
+              ]
+            })))
+        )
+        const details = responses.map((r) => r.usage!.prompt_tokens_details!)
+        expect(details.filter((d) => (d.cached_tokens ?? 0) === 0 && (d.cache_write_tokens ?? 0) > 1000)).toHaveLength(1)
+        expect(details.filter((d) => (d.cached_tokens ?? 0) > 1000)).toHaveLength(4)
+      }))
+  })
+})
+
+const redisUrl = process.env.REDIS_URL
+describe.skipIf(redisUrl === undefined || redisUrl === "")("two proxies sharing Redis", () => {
+  layer(Serve, { excludeTestServices: true })("replicas", (it) => {
+    it.effect("a cold prefix is written once across two proxy replicas", () =>
+      Effect.gen(function*() {
+        const registry = RedisRegistry.layer({ url: redisUrl!, keyPrefix: `epc-proxy-test-${randomUUID()}` })
+        const one = yield* Layer.build(proxyLayer(registry))
+        const two = yield* Layer.build(proxyLayer(registry))
+        const urls = [Context.get(one, Proxy.Proxy).url, Context.get(two, Proxy.Proxy).url]
+        const results = yield* Effect.all(urls.map((u) => burst(sdk(u), 4, "replicas")), { concurrency: "unbounded" })
+        expect(results.reduce((n, r) => n + r.writes, 0)).toBe(1)
+        expect(results.reduce((n, r) => n + r.reads, 0)).toBe(7)
+      }).pipe(Effect.scoped))
+  })
+})
