@@ -210,8 +210,9 @@ export const make = (options: ProxyOptions) =>
         }
         call = warmer.requestObserved(scoped, (outcome) => void (gate = outcome))
       }
-      // the call runs on past this handler: a stream's usage is read until its end
-      const fiber = yield* Effect.forkDaemon(call)
+      // the call runs on past this handler (a stream's usage is read until its end), but no longer than
+      // its client stays: one that leaves while its request waits at the gate or is answered interrupts it
+      const fiber = yield* Effect.forkDaemon(Effect.raceFirst(call, exchange.clientGone))
       const response = yield* Effect.raceFirst(
         Deferred.await(exchange.respond),
         Effect.flatMap(Fiber.await(fiber), (exit) =>

@@ -161,6 +161,22 @@ describe("the proxy, between real clients and serve", () => {
         expect((yield* sim.calls).at(-1)!.maxTokens).toBe(5000)
       }))
 
+    it.effect("a client that leaves a non-streaming request aborts its upstream call too", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const sim = yield* SimulatedProvider.Simulator
+        const before = (yield* sim.calls).length
+        const controller = new AbortController()
+        const pending = sdk(proxy.url).messages.create(
+          { model: "claude-sonnet-4-6", max_tokens: 3000, messages: [{ role: "user", content: "a long JSON one" }] },
+          { signal: controller.signal }
+        ).catch(() => undefined)
+        yield* until(Effect.map(sim.calls, (calls) => calls.length > before && calls.at(-1)!.outcome === "pending"))
+        controller.abort()
+        yield* Effect.promise(() => pending)
+        yield* until(Effect.map(sim.calls, (calls) => calls.at(-1)?.outcome === "interrupted"))
+      }))
+
     it.effect("two tenants with the same prompt never share a gate: each writes once", () =>
       Effect.gen(function*() {
         const proxy = yield* Proxy.Proxy
