@@ -2,8 +2,8 @@
  * The house rules, checked on the import graph of `src/` (read with the TypeScript compiler's own
  * pre-processor, type-only and dynamic imports included):
  * - the core (`src/*.ts`, `src/internal/`) imports nothing from a wing, and no package but `effect`;
- * - a provider or driver wing imports the core and itself only — but the simulator, which answers
- *   OpenAI's wire through the OpenAI wing's translations and provider;
+ * - a provider or driver wing imports the core and itself only — but the simulator and the proxy,
+ *   which read OpenAI's wire through the OpenAI wing;
  * - no import cycle anywhere;
  * - the core's index exports the library only.
  */
@@ -50,8 +50,9 @@ describe("layout", () => {
   it("a provider or driver wing imports the core and itself only (the simulator: and the OpenAI wing)", () => {
     for (const [module, { local }] of graph) {
       const wing = wingOf(module)
-      if (!["anthropic", "openai", "simulator", "redis"].includes(wing)) continue
-      const allowed = wing === "simulator" ? ["core", wing, "openai"] : ["core", wing]
+      if (!["anthropic", "openai", "simulator", "redis", "proxy"].includes(wing)) continue
+      // the simulator and the proxy read OpenAI's wire through the OpenAI wing's translations
+      const allowed = wing === "simulator" || wing === "proxy" ? ["core", wing, "openai"] : ["core", wing]
       for (const target of local) expect(allowed, `${module} → ${target}`).toContain(wingOf(target))
     }
   })

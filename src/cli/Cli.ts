@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Demo from "../bench/Demo.js"
 import * as BenchCommand from "./BenchCommand.js"
 import * as RunCommand from "./RunCommand.js"
+import * as ProxyCommand from "./ProxyCommand.js"
 import * as ServeCommand from "./ServeCommand.js"
 import * as SoakCommand from "./SoakCommand.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
@@ -146,6 +147,39 @@ const serve = Command.make(
   (o) => ServeCommand.handle(o)
 ).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
 
+const proxy = Command.make(
+  "proxy",
+  {
+    port: integerIn("port", 0, 65_535).pipe(
+      Options.withDescription("the port to listen on; 0 picks a free one (default: 8788)"),
+      Options.withDefault(8788)
+    ),
+    host: Options.text("host").pipe(
+      Options.withDescription("the address to listen on (default: 127.0.0.1, this machine only)"),
+      Options.withDefault("127.0.0.1")
+    ),
+    anthropicUpstream: Options.text("anthropic-upstream").pipe(
+      Options.withDescription("where Anthropic requests go (default: https://api.anthropic.com)"),
+      Options.withDefault("https://api.anthropic.com")
+    ),
+    openaiUpstream: Options.text("openai-upstream").pipe(
+      Options.withDescription("where OpenAI requests go (default: https://api.openai.com)"),
+      Options.withDefault("https://api.openai.com")
+    ),
+    maxWaitMs: integerIn("max-wait-ms", 0, 600_000).pipe(
+      Options.withDescription("how long a request waits for another to establish its prefix before it goes uncached (default: 60000)"),
+      Options.withDefault(60_000)
+    ),
+    metricsPort,
+    logFormat: Options.choice("log-format", ["text", "json"]).pipe(
+      Options.withDescription("the access log on stderr, one line per request (default: text)"),
+      Options.withDefault("text" as const)
+    ),
+    prices
+  },
+  (o) => ProxyCommand.handle(o)
+).pipe(Command.withDescription("a caching proxy: point ANTHROPIC_BASE_URL / OPENAI_BASE_URL at it; each cold prefix is written once (REDIS_URL + PROXY_TENANT_SECRET for replicas)"))
+
 const soak = Command.make(
   "soak",
   {
@@ -182,7 +216,7 @@ export const command = Command.make("effect-prompt-cache", {}, () =>
     pruner: false
   })).pipe(
     Command.withDescription("prompt caching that pays: benchmark warming and pruning strategies"),
-    Command.withSubcommands([run, bench, serve, soak, demo])
+    Command.withSubcommands([run, bench, serve, proxy, soak, demo])
   )
 
 /**
