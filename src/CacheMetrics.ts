@@ -69,6 +69,22 @@ export const skippedWarmsTotal = Metric.counter("epc_skipped_warms_total", { des
 /** @since 0.1.0 @category metrics */
 export const prunedTokensTotal = Metric.counter("epc_pruned_tokens_total", { description: "tokens pruned, by rule" })
 
+/**
+ * @since 0.2.0
+ * @category metrics
+ */
+export const gateRequestsTotal = Metric.counter("epc_gate_requests_total", {
+  description: "requests by what the gate did with them (direct, led, waited, waited-uncached, passthrough)"
+})
+
+/**
+ * @since 0.2.0
+ * @category metrics
+ */
+export const gateSavedMicrosTotal = Metric.counter("epc_gate_saved_microdollars_total", {
+  description: "what the waiting saved: the cache writes waiters read instead, priced (µUSD)"
+})
+
 const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
 /** @since 0.1.0 @category metrics */
 export const timeToBegunMs = Metric.histogram(
@@ -132,6 +148,10 @@ export interface Snapshot {
   readonly failures: Readonly<Record<string, number>>
   readonly skippedWarms: Readonly<Record<string, number>>
   readonly prunedTokens: Readonly<Record<string, number>>
+  /** requests by gate outcome, where something records them (the proxy) */
+  readonly gates: Readonly<Record<string, number>>
+  /** what waiting at the gate saved: the writes waiters read instead, priced (USD) */
+  readonly gateSavingsUsd: number
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -240,6 +260,8 @@ export interface CacheMetricsService {
   readonly recordFailure: (call: CallKind, error: ProviderErrorTag) => Effect.Effect<void>
   readonly recordSkippedWarm: (reason: SkipReason) => Effect.Effect<void>
   readonly recordPruned: (rule: string, tokens: number) => Effect.Effect<void>
+  /** one request's gate outcome and, for a waiter that read, the write it avoided (µUSD) */
+  readonly recordGate: (outcome: string, savedMicros?: number | undefined) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
@@ -312,6 +334,8 @@ export const make = Effect.gen(function*() {
   const retries = new Map<string, number>()
   const failures = new Map<string, number>()
   const skipped = new Map<string, number>()
+  const gates = new Map<string, number>()
+  let gateSavedMicros = 0
   const pruned = new Map<string, number>()
   const warnings = new Set<string>()
 
@@ -378,6 +402,15 @@ export const make = Effect.gen(function*() {
         bump(skipped, reason)
         increment(skippedWarmsTotal, 1, "reason", reason)
       }),
+    recordGate: (outcome, savedMicros) =>
+      Effect.sync(() => {
+        bump(gates, outcome)
+        increment(gateRequestsTotal, 1, "outcome", outcome)
+        if (savedMicros !== undefined && savedMicros > 0) {
+          gateSavedMicros += savedMicros
+          gateSavedMicrosTotal.unsafeUpdate(savedMicros, [])
+        }
+      }),
     recordPruned: (rule, tokens) =>
       Effect.sync(() => {
         bump(pruned, rule, tokens)
@@ -403,6 +436,8 @@ export const make = Effect.gen(function*() {
         failures: Object.fromEntries(failures),
         skippedWarms: Object.fromEntries(skipped),
         prunedTokens: Object.fromEntries(pruned),
+        gates: Object.fromEntries(gates),
+        gateSavingsUsd: round(gateSavedMicros / 1_000_000),
         warnings: [...warnings]
       }
     })

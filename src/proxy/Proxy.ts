@@ -29,7 +29,7 @@ import { createHmac } from "node:crypto"
 import { createServer } from "node:http"
 import { asPlanned } from "../BreakpointPlanner.js"
 import type { Planned } from "../BreakpointPlanner.js"
-import type { CacheMetrics } from "../CacheMetrics.js"
+import { CacheMetrics } from "../CacheMetrics.js"
 import type { GateOutcome } from "../CacheWarmer.js"
 import * as CacheWarmer from "../CacheWarmer.js"
 import { LanguageModel } from "../LanguageModel.js"
@@ -84,6 +84,8 @@ export interface AccessLine {
   readonly gate: GateOutcome | "passthrough"
   readonly tokens: { readonly input: number; readonly cacheWrite: number; readonly cacheRead: number; readonly output: number } | undefined
   readonly costUsd: number | undefined
+  /** a waiter that read its prefix: the write it avoided, priced (at the 5-minute write price) */
+  readonly savedUsd: number | undefined
   readonly latencyMs: number
 }
 
@@ -148,6 +150,7 @@ export const make = (options: ProxyOptions) =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
     const pricing = yield* Pricing
+    const metrics = yield* CacheMetrics
     const upstream = Upstream.make(client)
     // the proxy retries nothing: the client's SDK does
     const warmer = yield* CacheWarmer.make({ policy: "auto", retry: RetryPolicy.none, maxWaitMs: options.maxWaitMs ?? 60_000 }).pipe(
@@ -221,30 +224,33 @@ export const make = (options: ProxyOptions) =>
             answered._tag === "Some" ? answered.value : Effect.succeed(Exit.isFailure(exit) ? failedOf(exit) : HttpServerResponse.empty({ status: 502 }))
           ))
       )
-      if (options.onAccess !== undefined) {
-        const onAccess = options.onAccess
-        // logged when the call ends (a stream's usage is known then), without holding the response
-        yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
-          const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
-          const model = messages?.model
-          const price = model === undefined ? undefined : pricing.lookup(model)
-          return onAccess({
-            method: request.method,
-            path,
-            model,
-            status: response.status,
-            gate,
-            tokens: usage === undefined ? undefined : {
-              input: usage.input,
-              cacheWrite: usage.cacheCreation5m + usage.cacheCreation1h,
-              cacheRead: usage.cacheRead,
-              output: usage.output
-            },
-            costUsd: usage === undefined || price === undefined || price._tag === "None" ? undefined : microsToUsd(costMicros(usage, price.value)),
-            latencyMs: Date.now() - started
-          })
-        }))
-      }
+      // recorded and logged when the call ends (a stream's usage is known then), without holding the response
+      yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
+        const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
+        const model = messages?.model
+        const price = model === undefined ? undefined : pricing.lookup(model)
+        const m = model === undefined ? undefined : pricing.multipliers(model)
+        const savedMicros = gate === "waited" && usage !== undefined && price !== undefined && price._tag === "Some" && m !== undefined
+          ? price.value.input * usage.cacheRead * (m.write5m - m.read)
+          : undefined
+        const line: AccessLine = {
+          method: request.method,
+          path,
+          model,
+          status: response.status,
+          gate,
+          tokens: usage === undefined ? undefined : {
+            input: usage.input,
+            cacheWrite: usage.cacheCreation5m + usage.cacheCreation1h,
+            cacheRead: usage.cacheRead,
+            output: usage.output
+          },
+          costUsd: usage === undefined || price === undefined || price._tag === "None" ? undefined : microsToUsd(costMicros(usage, price.value)),
+          savedUsd: savedMicros === undefined ? undefined : microsToUsd(savedMicros),
+          latencyMs: Date.now() - started
+        }
+        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line))
+      }))
       return response
     })
 

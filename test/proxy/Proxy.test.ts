@@ -48,11 +48,15 @@ const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegis
       tenantSecret: "replicas-share-this",
       onAccess: (line) => Effect.sync(() => void access.push(line))
     }).pipe(
-      Layer.provide(Layer.mergeAll(FetchHttpClient.layer, CacheMetrics.layer, registry)),
+      Layer.provideMerge(CacheMetrics.layer),
+      Layer.provide(Layer.mergeAll(FetchHttpClient.layer, registry)),
       Layer.provide(Pricing.layerDefault)
     )))
 
 const Stack = Layer.provideMerge(proxyLayer(), Serve)
+
+/** waits until the access log has `n` lines */
+const logged = (n: number) => until(Effect.sync(() => access.length >= n))
 
 const sdk = (baseURL: string, apiKey = KEY) => new Anthropic({ apiKey, baseURL, maxRetries: 0 })
 
@@ -79,9 +83,20 @@ describe("the proxy, between real clients and serve", () => {
         const proxy = yield* Proxy.Proxy
         expect(yield* burst(sdk(proxy.url), 8, "a")).toEqual({ writes: 1, reads: 7 })
         expect(yield* burst(sdk(server.url), 8, "b")).toEqual({ writes: 8, reads: 0 })
+        // each line is written when its call has ended, a moment after its client got the answer
+        yield* logged(8)
         const gates = access.filter((l) => l.path === "/v1/messages").map((l) => l.gate)
         expect(gates.filter((g) => g === "led")).toHaveLength(1)
         expect(gates.filter((g) => g === "waited")).toHaveLength(7)
+        // the same in CacheMetrics (what /metrics exports): by outcome, and the writes the waiting avoided
+        const snapshot = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
+        expect(snapshot.gates).toEqual({ led: 1, waited: 7 })
+        expect(snapshot.calls.request.cacheHits).toBe(7)
+        const saved = access.filter((l) => l.gate === "waited").reduce((n, l) => n + (l.savedUsd ?? 0), 0)
+        expect(snapshot.gateSavingsUsd).toBeCloseTo(saved, 9)
+        // 7 reads of the same prefix instead of 7 writes: 7 × tokens × $3/M × (1.25 − 0.1)
+        const read = access.find((l) => l.gate === "waited")!.tokens!.cacheRead
+        expect(saved).toBeCloseTo(7 * read * 3 * 1.15 / 1_000_000, 9)
       }))
 
     it.effect("the Vercel AI SDK, its base URL at the proxy: one write, the rest read", () =>
@@ -180,13 +195,15 @@ describe("the proxy, between real clients and serve", () => {
     it.effect("two tenants with the same prompt never share a gate: each writes once", () =>
       Effect.gen(function*() {
         const proxy = yield* Proxy.Proxy
+        const before = access.length
         const [a, b] = yield* Effect.all([burst(sdk(proxy.url, "tenant-a-key"), 4, "t"), burst(sdk(proxy.url, "tenant-b-key"), 4, "t")], {
           concurrency: "unbounded"
         })
         // one simulated cache behind both: one tenant's leader writes, and whichever comes second
         // either waited for its own leader or read — but neither tenant's requests waited on the other's
         expect(a.writes + b.writes).toBeGreaterThanOrEqual(1)
-        const tenants = access.slice(-8).map((l) => l.gate)
+        yield* logged(before + 8)
+        const tenants = access.slice(before).map((l) => l.gate)
         expect(tenants.filter((g) => g === "led")).toHaveLength(2)
       }))
 
@@ -201,12 +218,14 @@ describe("the proxy, between real clients and serve", () => {
     it.effect("other paths pass through untouched: count_tokens and the models list", () =>
       Effect.gen(function*() {
         const proxy = yield* Proxy.Proxy
+        const before = access.length
         const counted = yield* Effect.promise(() =>
           sdk(proxy.url).messages.countTokens({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "count me" }] })
         )
         expect(counted.input_tokens).toBeGreaterThan(0)
         const models = yield* Effect.promise(() => sdk(proxy.url).models.list())
         expect(models.data.map((m) => m.id)).toContain("claude-sonnet-4-6")
+        yield* logged(before + 2)
         expect(access.filter((l) => l.gate === "passthrough").map((l) => l.path)).toEqual(
           expect.arrayContaining(["/v1/messages/count_tokens", "/v1/models"])
         )
