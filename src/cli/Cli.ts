@@ -171,6 +171,10 @@ const proxy = Command.make(
       Options.withDefault(60_000)
     ),
     metricsPort,
+    graceMs: integerIn("grace-ms", 0, 600_000).pipe(
+      Options.withDescription("on SIGTERM / Ctrl-C: accept nothing new, and give the calls in flight (streams included) this long to finish (default: 10000)"),
+      Options.withDefault(10_000)
+    ),
     logFormat: Options.choice("log-format", ["text", "json"]).pipe(
       Options.withDescription("the access log on stderr, one line per request (default: text)"),
       Options.withDefault("text" as const)

@@ -30,6 +30,7 @@ export interface Args {
   readonly anthropicUpstream: string
   readonly openaiUpstream: string
   readonly maxWaitMs: number
+  readonly graceMs: number
   readonly metricsPort: Option.Option<number>
   readonly logFormat: "text" | "json"
   readonly prices: Option.Option<string>
@@ -72,6 +73,7 @@ export const handle = (cmd: Args) =>
         anthropicUpstream: cmd.anthropicUpstream,
         openaiUpstream: cmd.openaiUpstream,
         maxWaitMs: cmd.maxWaitMs,
+        graceMs: cmd.graceMs,
         tenantSecret: secret,
         onAccess: (line) => Console.error(print(line))
       }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))

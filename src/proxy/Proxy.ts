@@ -12,6 +12,7 @@
  * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -19,12 +20,15 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { createHmac } from "node:crypto"
 import { createServer } from "node:http"
 import { asPlanned } from "../BreakpointPlanner.js"
@@ -65,6 +69,8 @@ export interface ProxyOptions {
   readonly tenantSecret: Redacted.Redacted<string> | string
   /** the largest request body accepted (default 32 MiB, the API's) */
   readonly maxBodyBytes?: number | undefined
+  /** on shutdown, how long the calls in flight may take to finish (default 10,000 ms) */
+  readonly graceMs?: number | undefined
   /** one line per request (no bodies, no keys) */
   readonly onAccess?: ((line: AccessLine) => Effect.Effect<void>) | undefined
 }
@@ -160,6 +166,8 @@ export const make = (options: ProxyOptions) =>
     const anthropicBase = (options.anthropicUpstream ?? "https://api.anthropic.com").replace(/\/+$/, "")
     const openaiBase = (options.openaiUpstream ?? "https://api.openai.com").replace(/\/+$/, "")
     const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024
+    /** calls not finished yet, streams included: what a shutdown waits for */
+    let inFlight = 0
 
     /** a request that did not get an answer from the upstream (the proxy's own failure) */
     const failed = (error: ProviderError) =>
@@ -170,16 +178,18 @@ export const make = (options: ProxyOptions) =>
       const started = Date.now()
       const url = new URL(request.url, "http://proxy")
       const path = url.pathname
-      const declared = Number(request.headers["content-length"] ?? "0")
-      if (declared > maxBodyBytes) {
-        return HttpServerResponse.unsafeJson(
-          { type: "error", error: { type: "request_too_large", message: `the request body exceeds the maximum of ${maxBodyBytes} bytes` } },
-          { status: 413, headers: { connection: "close" } }
-        )
-      }
-      const body = request.method === "GET" || request.method === "HEAD"
-        ? new Uint8Array(0)
-        : new Uint8Array(yield* Effect.orElseSucceed(request.arrayBuffer, () => new ArrayBuffer(0)))
+      const tooLarge = HttpServerResponse.unsafeJson(
+        { type: "error", error: { type: "request_too_large", message: `the request body exceeds the maximum of ${maxBodyBytes} bytes` } },
+        { status: 413, headers: { connection: "close" } }
+      )
+      // a declared length over the limit is refused unread; an undeclared one is read up to the limit
+      if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return tooLarge
+      const read = request.method === "GET" || request.method === "HEAD"
+        ? Effect.succeed(new ArrayBuffer(0))
+        : HttpIncomingMessage.withMaxBodySize(request.arrayBuffer, Option.some(maxBodyBytes))
+      const bytes = yield* Effect.either(read)
+      if (Either.isLeft(bytes)) return tooLarge
+      const body = new Uint8Array(bytes.right)
       const wire = path === "/v1/messages" && request.method === "POST"
         ? "anthropic" as const
         : path === "/v1/chat/completions" && request.method === "POST"
@@ -215,6 +225,7 @@ export const make = (options: ProxyOptions) =>
       }
       // the call runs on past this handler (a stream's usage is read until its end), but no longer than
       // its client stays: one that leaves while its request waits at the gate or is answered interrupts it
+      inFlight++
       const fiber = yield* Effect.forkDaemon(Effect.raceFirst(call, exchange.clientGone))
       const response = yield* Effect.raceFirst(
         Deferred.await(exchange.respond),
@@ -249,7 +260,9 @@ export const make = (options: ProxyOptions) =>
           savedUsd: savedMicros === undefined ? undefined : microsToUsd(savedMicros),
           latencyMs: Date.now() - started
         }
-        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line))
+        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line)).pipe(
+          Effect.ensuring(Effect.sync(() => void inFlight--))
+        )
       }))
       return response
     })
@@ -263,8 +276,23 @@ export const make = (options: ProxyOptions) =>
         onSuccess: () => HttpServerResponse.empty({ status: 502 })
       })
 
-    const server = yield* NodeHttpServer.make(() => createServer(), { port: options.port ?? 8788, host: options.host ?? "127.0.0.1" })
+    let node: ReturnType<typeof createServer> | undefined
+    const server = yield* NodeHttpServer.make(() => (node = createServer()), { port: options.port ?? 8788, host: options.host ?? "127.0.0.1" })
     yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    // shutting down (SIGTERM, the scope closing): accept nothing new, let the calls in flight finish —
+    // streams included — for up to `graceMs`, then cut what is left. Registered last, so it runs first.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        node?.close()
+        // finalizers run uninterruptibly: the wait is made interruptible so that its timeout can end it
+        return Effect.interruptible(
+          Effect.repeat(Effect.sync(() => inFlight), { until: (n) => n === 0, schedule: Schedule.spaced("20 millis") })
+        ).pipe(
+          Effect.timeout(Duration.millis(options.graceMs ?? 10_000)),
+          Effect.ignore,
+          Effect.zipRight(Effect.sync(() => node?.closeAllConnections()))
+        )
+      }))
     const address = server.address
     const port = address._tag === "TcpAddress" ? address.port : 0
     return Proxy.of({ url: `http://${options.host ?? "127.0.0.1"}:${port}`, port })

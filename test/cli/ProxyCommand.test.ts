@@ -15,14 +15,20 @@ const SECRET = "the-replicas-shared-secret-0123"
 const SYSTEM = "You are a terse assistant who answers in one short sentence. ".repeat(300)
 
 const Serve = SimulatorServer.layer().pipe(
-  Layer.provideMerge(SimulatedProvider.layer({ latency: { ...SimulatedProvider.zeroLatency, baseMs: 300 } }))
+  Layer.provideMerge(SimulatedProvider.layer({
+    latency: { ...SimulatedProvider.zeroLatency, baseMs: 300, outputMsPerToken: 2 },
+    outputTokens: (request) => request.max_tokens
+  }))
 )
 
 /** the proxy as a process; its URL once its banner says it listens; SIGINT and its output at the end */
-const proxyProcess = (upstream: string, env: Record<string, string>) =>
+const proxyProcess = (upstream: string, env: Record<string, string>, flags: ReadonlyArray<string> = []) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly url: string; readonly stop: () => Promise<{ code: number | null; stdout: string; stderr: string }> }>((resume) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "proxy", "--port", "0", "--anthropic-upstream", upstream, "--log-format", "json"], {
+    Effect.async<{
+      readonly url: string
+      readonly stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; stdout: string; stderr: string }>
+    }>((resume) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "proxy", "--port", "0", "--anthropic-upstream", upstream, "--log-format", "json", ...flags], {
         env: { ...process.env, REDIS_URL: "", PROXY_TENANT_SECRET: "", ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
@@ -31,8 +37,8 @@ const proxyProcess = (upstream: string, env: Record<string, string>) =>
       const closed = new Promise<{ code: number | null; stdout: string; stderr: string }>((done) =>
         child.on("close", (code) => done({ code, stdout, stderr }))
       )
-      const stop = () => {
-        child.kill("SIGINT")
+      const stop = (signal: NodeJS.Signals = "SIGINT") => {
+        child.kill(signal)
         return closed
       }
       child.stderr.on("data", (d) => (stderr += d))
@@ -43,7 +49,7 @@ const proxyProcess = (upstream: string, env: Record<string, string>) =>
       })
       child.on("close", () => resume(Effect.die(new Error(`the proxy exited: ${stderr}`))))
     }),
-    ({ stop }) => Effect.promise(stop)
+    ({ stop }) => Effect.promise(() => stop())
   )
 
 describe("proxy, the command", () => {
@@ -64,13 +70,64 @@ describe("proxy, the command", () => {
         )
         expect(responses.filter((r) => (r.usage.cache_creation_input_tokens ?? 0) > 0)).toHaveLength(1)
         expect(responses.filter((r) => (r.usage.cache_read_input_tokens ?? 0) > 0)).toHaveLength(3)
-        const out = yield* Effect.promise(proxy.stop)
+        const out = yield* Effect.promise(() => proxy.stop())
         const lines = out.stderr.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { gate: string; status: number; costUsd: number })
         expect(lines).toHaveLength(4)
         expect(lines.map((l) => l.gate).sort()).toEqual(["led", "waited", "waited", "waited"])
         expect(lines.every((l) => l.status === 200 && l.costUsd > 0)).toBe(true)
         expect(out.stdout + out.stderr).not.toContain(KEY)
         expect(out.stdout + out.stderr).not.toContain(SECRET)
+      }))
+
+    it.scoped("SIGTERM: a stream in flight still arrives whole, then the proxy exits", () =>
+      Effect.gen(function*() {
+        const server = yield* SimulatorServer.SimulatorServer
+        const proxy = yield* proxyProcess(server.url, {})
+        const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 })
+        let exited: Promise<{ code: number | null }> | undefined
+        const types = yield* Effect.promise(async () => {
+          // 1,500 tokens at 2 ms each: the stream is still being generated when the signal comes
+          const stream = await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 1500, stream: true, messages: [{ role: "user", content: "long" }] })
+          const seen: Array<string> = []
+          for await (const e of stream) {
+            if (e.type === "message_start") exited = proxy.stop("SIGTERM")
+            seen.push(e.type)
+          }
+          return seen
+        })
+        expect(types.at(-1)).toBe("message_stop")
+        expect(types.filter((t) => t === "content_block_delta").length).toBeGreaterThan(10)
+        const out = yield* Effect.promise(() => exited!)
+        expect(out.code).not.toBeNull()
+        // and it accepts nothing new
+        const refused = yield* Effect.promise(() => fetch(`${proxy.url}/v1/models`).then(() => false, () => true))
+        expect(refused).toBe(true)
+      }))
+
+    it.scoped("SIGTERM with a short grace period: a stream that would outlast it is cut, and the proxy exits", () =>
+      Effect.gen(function*() {
+        const server = yield* SimulatorServer.SimulatorServer
+        const proxy = yield* proxyProcess(server.url, {}, ["--grace-ms", "100"])
+        const client = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 })
+        let exited: Promise<{ code: number | null }> | undefined
+        const outcome = yield* Effect.promise(async () => {
+          // 20,000 tokens at 2 ms each: far longer than the grace period
+          const stream = await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 20_000, stream: true, messages: [{ role: "user", content: "very long" }] })
+          const seen: Array<string> = []
+          try {
+            for await (const e of stream) {
+              if (e.type === "message_start") exited = proxy.stop("SIGTERM")
+              seen.push(e.type)
+            }
+            return { seen, cut: false }
+          } catch {
+            return { seen, cut: true }
+          }
+        })
+        expect(outcome.seen).toContain("message_start")
+        expect(outcome.seen).not.toContain("message_stop")
+        expect(outcome.cut).toBe(true)
+        yield* Effect.promise(() => exited!)
       }))
 
     it.scoped("replicas need a shared tenant secret: REDIS_URL without PROXY_TENANT_SECRET is refused in one line", () =>
