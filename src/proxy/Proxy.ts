@@ -12,7 +12,6 @@
  * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -26,12 +25,12 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { createHmac } from "node:crypto"
 import { createServer } from "node:http"
 import { asPlanned } from "../BreakpointPlanner.js"
+import { readBounded } from "../internal/body.js"
 import type { Planned } from "../BreakpointPlanner.js"
 import { CacheMetrics } from "../CacheMetrics.js"
 import type { GateOutcome } from "../CacheWarmer.js"
@@ -178,18 +177,24 @@ export const make = (options: ProxyOptions) =>
       const started = Date.now()
       const url = new URL(request.url, "http://proxy")
       const path = url.pathname
-      const tooLarge = HttpServerResponse.unsafeJson(
-        { type: "error", error: { type: "request_too_large", message: `the request body exceeds the maximum of ${maxBodyBytes} bytes` } },
-        { status: 413, headers: { connection: "close" } }
-      )
+      // the rest of an over-long body is drained unread (memory stays bounded, and the client reads
+      // the answer instead of a reset), and the connection closed after the answer
+      const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+      const tooLarge = Effect.sync(() => {
+        incoming.resume()
+        return HttpServerResponse.unsafeJson(
+          { type: "error", error: { type: "request_too_large", message: `the request body exceeds the maximum of ${maxBodyBytes} bytes` } },
+          { status: 413, headers: { connection: "close" } }
+        )
+      })
       // a declared length over the limit is refused unread; an undeclared one is read up to the limit
-      if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return tooLarge
+      if (Number(request.headers["content-length"] ?? "0") > maxBodyBytes) return yield* tooLarge
       const read = request.method === "GET" || request.method === "HEAD"
-        ? Effect.succeed(new ArrayBuffer(0))
-        : HttpIncomingMessage.withMaxBodySize(request.arrayBuffer, Option.some(maxBodyBytes))
+        ? Effect.succeed(new Uint8Array(0))
+        : readBounded(incoming, maxBodyBytes)
       const bytes = yield* Effect.either(read)
-      if (Either.isLeft(bytes)) return tooLarge
-      const body = new Uint8Array(bytes.right)
+      if (Either.isLeft(bytes)) return bytes.left === "too_large" ? yield* tooLarge : HttpServerResponse.empty({ status: 400 })
+      const body = bytes.right
       const wire = path === "/v1/messages" && request.method === "POST"
         ? "anthropic" as const
         : path === "/v1/chat/completions" && request.method === "POST"

@@ -24,6 +24,7 @@ import * as Layer from "effect/Layer"
 import { createHash } from "node:crypto"
 import { createServer } from "node:http"
 import { formatParseError } from "../internal/format.js"
+import { readBounded } from "../internal/body.js"
 import { nestingDepth } from "../internal/json.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
@@ -167,36 +168,9 @@ const parseBody = (bytes: Uint8Array, contentType: string | undefined): Either.E
   return Either.right(json)
 }
 
-/**
- * The request body, read up to `limit` bytes. Past the limit the rest is drained unread (memory stays
- * bounded and the connection stays usable for the answer) and the read fails with `too_large`.
- */
+/** the request body, read up to `limit` bytes (the rest drained unread) */
 const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
-  Effect.async<Uint8Array, "too_large" | "aborted">((resume) => {
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    const chunks: Array<Buffer> = []
-    let bytes = 0
-    let done = false
-    const finish = (result: Effect.Effect<Uint8Array, "too_large" | "aborted">) => {
-      if (done) return
-      done = true
-      resume(result)
-    }
-    const onData = (chunk: Buffer) => {
-      bytes += chunk.length
-      if (bytes > limit) {
-        chunks.length = 0
-        incoming.off("data", onData)
-        incoming.resume() // drain the rest, unread
-        finish(Effect.fail("too_large"))
-      } else chunks.push(chunk)
-    }
-    incoming.on("data", onData)
-    incoming.once("end", () => finish(Effect.succeed(new Uint8Array(Buffer.concat(chunks)))))
-    incoming.once("error", () => finish(Effect.fail("aborted")))
-    incoming.once("close", () => finish(bytes > limit ? Effect.fail("too_large") : Effect.fail("aborted")))
-    return Effect.sync(() => void incoming.off("data", onData))
-  })
+  readBounded(NodeHttpServerRequest.toIncomingMessage(request), limit)
 
 const shortened = (message: string) => (message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message)
 

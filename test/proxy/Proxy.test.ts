@@ -39,13 +39,14 @@ const Serve = SimulatorServer.layer().pipe(
 const access: Array<Proxy.AccessLine> = []
 
 /** a proxy in front of the server in context, its own registry unless one is given */
-const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory()) =>
+const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory(), maxBodyBytes?: number) =>
   Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (server) =>
     Proxy.layer({
       port: 0,
       anthropicUpstream: server.url,
       openaiUpstream: server.url,
       tenantSecret: "replicas-share-this",
+      maxBodyBytes,
       onAccess: (line) => Effect.sync(() => void access.push(line))
     }).pipe(
       Layer.provideMerge(CacheMetrics.layer),
@@ -229,6 +230,33 @@ describe("the proxy, between real clients and serve", () => {
         expect(access.filter((l) => l.gate === "passthrough").map((l) => l.path)).toEqual(
           expect.arrayContaining(["/v1/messages/count_tokens", "/v1/models"])
         )
+      }))
+  })
+
+  layer(Layer.provideMerge(proxyLayer(WarmRegistry.layerMemory(), 4096), Serve), { excludeTestServices: true })("limits", (it) => {
+    it.effect("a body over the limit is a 413 in the API's shape, declared or streamed; nothing goes upstream", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const server = yield* SimulatorServer.SimulatorServer
+        const before = (yield* server.received).length
+        const body = JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 5, messages: [{ role: "user", content: "x".repeat(10_000) }] })
+        const headers = { "content-type": "application/json", "x-api-key": KEY, "anthropic-version": "2023-06-01" }
+        const declared = yield* Effect.promise(() =>
+          fetch(`${proxy.url}/v1/messages`, { method: "POST", headers, body }).then(async (r) => ({ status: r.status, body: await r.json() }))
+        )
+        const chunked = yield* Effect.promise(() =>
+          fetch(`${proxy.url}/v1/messages`, {
+            method: "POST",
+            headers,
+            body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(body)), c.close()) }),
+            duplex: "half"
+          } as RequestInit).then(async (r) => ({ status: r.status, body: await r.json() }))
+        )
+        for (const r of [declared, chunked]) {
+          expect(r.status).toBe(413)
+          expect(r.body).toMatchObject({ type: "error", error: { type: "request_too_large" } })
+        }
+        expect((yield* server.received).length).toBe(before)
       }))
   })
 
