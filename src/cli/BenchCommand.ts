@@ -7,6 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Overhead from "../bench/Overhead.js"
+import * as ProxyBenchmark from "../bench/ProxyBenchmark.js"
 import * as PrunerBenchmark from "../bench/PrunerBenchmark.js"
 import * as Replicas from "../bench/Replicas.js"
 import type { Report } from "../bench/Report.js"
@@ -40,6 +41,8 @@ export interface Args {
   /** also run `auto` with keep-alive */
   readonly keepAlive: boolean
   readonly overhead: boolean
+  /** also measure the proxy: added latency, throughput, concurrent streams */
+  readonly proxy?: boolean | undefined
   readonly pruner: boolean
   /** OpenAI models: `prompt_cache_key` management (default sharded) */
   readonly promptCacheKey?: "sharded" | "single" | "off" | undefined
@@ -122,6 +125,9 @@ export const handle = (cmd: Args) =>
         const r = yield* Replicas.run(workload, cmd.replicas.value, redisUrl)
         yield* Console.log(Replicas.render(workload.name, r, redisUrl !== undefined))
       }
+    }
+    if (cmd.proxy === true) {
+      yield* Console.log(ProxyBenchmark.render(yield* ProxyBenchmark.run()))
     }
     if (cmd.overhead) {
       const o = yield* Overhead.run()

@@ -111,6 +111,7 @@ const benchOptions = {
   chart: Options.file("chart").pipe(Options.withDescription("write an SVG chart of cost per turn"), Options.optional),
   keepAlive: keepAlive("also run auto with keep-alive"),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
+  proxy: Options.boolean("proxy").pipe(Options.withDescription("measure the proxy: added latency, throughput, 1,000 concurrent streams")),
   pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation")),
   replicas: integerIn("replicas", 1, 64).pipe(
     Options.withDescription("also split the workload over N replicas: N in-memory registries vs one shared Redis (REDIS_URL)"),

@@ -3,7 +3,7 @@
  *
  * @since 0.2.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -78,7 +78,7 @@ export const handle = (cmd: Args) =>
         onAccess: (line) => Console.error(print(line))
       }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))
     ).pipe(
-      Layer.provideMerge(Layer.mergeAll(FetchHttpClient.layer, CacheMetrics.layer, registry)),
+      Layer.provideMerge(Layer.mergeAll(NodeHttpClient.layerUndici, CacheMetrics.layer, registry)),
       Layer.provideMerge(Pricing.layer(prices))
     )
     yield* Effect.gen(function*() {

@@ -136,6 +136,17 @@ const parseJson = (bytes: Uint8Array): unknown => {
   }
 }
 
+/** whether the body holds the bytes of `needle` (searched in place, not decoded) */
+const includes = (haystack: Uint8Array, needle: string): boolean =>
+  Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).includes(needle)
+
+/**
+ * Whether a body asks to cache anything: a `cache_control` (Anthropic) or a `prompt_cache_breakpoint`
+ * (OpenAI) anywhere in it. A body without one has no breakpoint, so no prefix for the gate to key.
+ */
+const marksCache = (wire: "anthropic" | "openai", body: Uint8Array): boolean =>
+  includes(body, wire === "anthropic" ? "cache_control" : "prompt_cache_breakpoint")
+
 /** the request the gate can key, or none: a body the proxy cannot read goes through ungated, unchanged */
 const gateable = (wire: "anthropic" | "openai", json: unknown): Effect.Effect<MessagesRequest | undefined> =>
   wire === "anthropic"
@@ -213,8 +224,10 @@ export const make = (options: ProxyOptions) =>
         clientGone: clientGone(request)
       }
       let gate: AccessLine["gate"] = "passthrough"
-      const json = wire === "other" ? undefined : parseJson(body)
-      const messages = wire === "other" ? undefined : yield* gateable(wire, json)
+      // a body that asks to cache nothing has nothing to gate: it goes straight through, unparsed
+      const asks = wire !== "other" && marksCache(wire, body)
+      const json = asks ? parseJson(body) : undefined
+      const messages = asks ? yield* gateable(wire as "anthropic" | "openai", json) : undefined
       const tagged = { ...(messages ?? { model: "", max_tokens: 0, messages: [] }), [Upstream.EXCHANGE]: exchange } as MessagesRequest
       let call: Effect.Effect<Response, ProviderError>
       if (messages === undefined) {
