@@ -12,6 +12,7 @@
  * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -167,7 +168,7 @@ export const make = (options: ProxyOptions) =>
     const client = yield* HttpClient.HttpClient
     const pricing = yield* Pricing
     const metrics = yield* CacheMetrics
-    const upstream = Upstream.make(client)
+    const upstream = Upstream.make(client.pipe(HttpClient.withTracerDisabledWhen(() => true)))
     // the proxy retries nothing: the client's SDK does
     const warmer = yield* CacheWarmer.make({ policy: "auto", retry: RetryPolicy.none, maxWaitMs: options.maxWaitMs ?? 60_000 }).pipe(
       Effect.provideService(LanguageModel, upstream)
@@ -296,7 +297,12 @@ export const make = (options: ProxyOptions) =>
 
     let node: ReturnType<typeof createServer> | undefined
     const server = yield* NodeHttpServer.make(() => (node = createServer()), { port: options.port ?? 8788, host: options.host ?? "127.0.0.1" })
-    yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    // no spans of the platform's own per request and per upstream call: they cost the proxy about a
+    // tenth of its CPU (a CPU profile, docs/benchmarks.md); the proxy's own tracing is issue 20's
+    yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(
+      HttpMiddleware.withTracerDisabledWhenEffect(() => true),
+      Effect.provideService(HttpServer.HttpServer, server)
+    )
     // shutting down (SIGTERM, the scope closing): accept nothing new, let the calls in flight finish —
     // streams included — for up to `graceMs`, then cut what is left. Registered last, so it runs first.
     yield* Effect.addFinalizer(() =>
