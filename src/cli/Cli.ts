@@ -123,17 +123,22 @@ const bench = Command.make("bench", benchOptions, (o) => BenchCommand.handle(o))
   Command.withDescription("run off, always and auto (pruning off and on) side by side")
 )
 
+/** `--port` and `--host` of a command that listens */
+const listenOn = (defaultPort: number) => ({
+  port: integerIn("port", 0, 65_535).pipe(
+    Options.withDescription(`the port to listen on; 0 picks a free one (default: ${defaultPort})`),
+    Options.withDefault(defaultPort)
+  ),
+  host: Options.text("host").pipe(
+    Options.withDescription("the address to listen on (default: 127.0.0.1, this machine only)"),
+    Options.withDefault("127.0.0.1")
+  )
+})
+
 const serve = Command.make(
   "serve",
   {
-    port: integerIn("port", 0, 65_535).pipe(
-      Options.withDescription("the port to listen on; 0 picks a free one (default: 8787)"),
-      Options.withDefault(8787)
-    ),
-    host: Options.text("host").pipe(
-      Options.withDescription("the address to listen on (default: 127.0.0.1, this machine only)"),
-      Options.withDefault("127.0.0.1")
-    ),
+    ...listenOn(8787),
     faults: Options.text("faults").pipe(
       Options.withDescription("e.g. overloaded=0.2,rate-limited=0.1,server-error=0.05,reset=0.03,timeout=0.02,seed=7"),
       Options.optional
@@ -151,14 +156,7 @@ const serve = Command.make(
 const proxy = Command.make(
   "proxy",
   {
-    port: integerIn("port", 0, 65_535).pipe(
-      Options.withDescription("the port to listen on; 0 picks a free one (default: 8788)"),
-      Options.withDefault(8788)
-    ),
-    host: Options.text("host").pipe(
-      Options.withDescription("the address to listen on (default: 127.0.0.1, this machine only)"),
-      Options.withDefault("127.0.0.1")
-    ),
+    ...listenOn(8788),
     anthropicUpstream: Options.text("anthropic-upstream").pipe(
       Options.withDescription("where Anthropic requests go (default: https://api.anthropic.com)"),
       Options.withDefault("https://api.anthropic.com")

@@ -6,9 +6,12 @@
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { createServer } from "node:http"
 import * as CacheMetrics from "../CacheMetrics.js"
+import { listenFailure, UsageError } from "./CliError.js"
 
 /**
  * Serves the process-wide metrics as Prometheus text on `GET /metrics` while the scope lives.
@@ -25,4 +28,20 @@ export const serveMetrics = (port: number) =>
     ).pipe(Effect.provideService(HttpServer.HttpServer, server))
     const address = server.address
     return address._tag === "TcpAddress" ? address.port : port
+  })
+
+/**
+ * `--metrics-port`: the endpoint served, and its URL printed, when the option is given.
+ *
+ * @since 0.2.0
+ * @category servers
+ */
+export const serveMetricsIfAsked = (metricsPort: Option.Option<number>) =>
+  Option.match(metricsPort, {
+    onNone: () => Effect.void,
+    onSome: (asked) =>
+      serveMetrics(asked).pipe(
+        Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${asked}: ${listenFailure(e.cause)}` })),
+        Effect.flatMap((port) => Console.log(`metrics on http://127.0.0.1:${port}/metrics`))
+      )
   })

@@ -17,7 +17,7 @@ import * as Pricing from "../Pricing.js"
 import * as Proxy from "../proxy/Proxy.js"
 import * as WarmRegistry from "../WarmRegistry.js"
 import { listenFailure, UsageError } from "./CliError.js"
-import { serveMetrics } from "./MetricsServer.js"
+import { serveMetricsIfAsked } from "./MetricsServer.js"
 import { loadPrices } from "./Providers.js"
 
 /**
@@ -92,12 +92,7 @@ export const handle = (cmd: Args) =>
           `  registry: ${redisUrl === undefined ? "in this process" : "shared on Redis (REDIS_URL)"}; one access-log line per request on stderr`
         ].join("\n")
       )
-      if (Option.isSome(cmd.metricsPort)) {
-        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
-          Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: ${listenFailure(e.cause)}` }))
-        )
-        yield* Console.log(`metrics on http://127.0.0.1:${port}/metrics`)
-      }
+      yield* serveMetricsIfAsked(cmd.metricsPort)
       return yield* Effect.never
     }).pipe(Effect.provide(proxy), Effect.scoped)
   })

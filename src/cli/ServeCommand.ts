@@ -16,7 +16,7 @@ import type { MessagesRequest } from "../Prompt.js"
 import type { Usage } from "../Response.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as SimulatorServer from "../simulator/SimulatorServer.js"
-import { serveMetrics } from "./MetricsServer.js"
+import { serveMetricsIfAsked } from "./MetricsServer.js"
 import { listenFailure, UsageError } from "./CliError.js"
 import { parseFaults } from "./Providers.js"
 
@@ -87,12 +87,7 @@ export const handle = (cmd: Args) =>
           `  ${Option.isSome(cmd.apiKey) ? "only the --api-key given is accepted" : "any key is accepted, but one is required"}, and anthropic-version, as by the API`
         ].join("\n")
       )
-      if (Option.isSome(cmd.metricsPort)) {
-        const port = yield* serveMetrics(cmd.metricsPort.value).pipe(
-          Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${cmd.metricsPort.pipe(Option.getOrThrow)}: ${listenFailure(e.cause)}` }))
-        )
-        yield* Console.log(`metrics on http://127.0.0.1:${port}/metrics`)
-      }
+      yield* serveMetricsIfAsked(cmd.metricsPort)
       return yield* Effect.never
     }).pipe(Effect.provide(server), Effect.scoped)
   })
