@@ -170,6 +170,10 @@ const proxy = Command.make(
       Options.withDefault(60_000)
     ),
     metricsPort,
+    maxConcurrentPerTenant: integerIn("max-concurrent-per-tenant", 1, 100_000).pipe(
+      Options.withDescription("the most upstream calls one tenant (one API key) has in flight at once; the others wait their turn (default: no cap)"),
+      Options.optional
+    ),
     graceMs: integerIn("grace-ms", 0, 600_000).pipe(
       Options.withDescription("on SIGTERM / Ctrl-C: accept nothing new, and give the calls in flight (streams included) this long to finish (default: 10000)"),
       Options.withDefault(10_000)

@@ -31,6 +31,7 @@ export interface Args {
   readonly openaiUpstream: string
   readonly maxWaitMs: number
   readonly graceMs: number
+  readonly maxConcurrentPerTenant: Option.Option<number>
   readonly metricsPort: Option.Option<number>
   readonly logFormat: "text" | "json"
   readonly prices: Option.Option<string>
@@ -74,6 +75,7 @@ export const handle = (cmd: Args) =>
         openaiUpstream: cmd.openaiUpstream,
         maxWaitMs: cmd.maxWaitMs,
         graceMs: cmd.graceMs,
+        maxConcurrentPerTenant: Option.getOrUndefined(cmd.maxConcurrentPerTenant),
         tenantSecret: secret,
         onAccess: (line) => Console.error(print(line))
       }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))

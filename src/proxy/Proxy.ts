@@ -71,6 +71,11 @@ export interface ProxyOptions {
   readonly maxBodyBytes?: number | undefined
   /** on shutdown, how long the calls in flight may take to finish (default 10,000 ms) */
   readonly graceMs?: number | undefined
+  /**
+   * the most upstream calls one tenant has in flight at once (streams until their end); the others
+   * wait their turn (default: no cap). Waiting at the gate holds none.
+   */
+  readonly maxConcurrentPerTenant?: number | undefined
   /** one line per request (no bodies, no keys) */
   readonly onAccess?: ((line: AccessLine) => Effect.Effect<void>) | undefined
 }
@@ -179,6 +184,19 @@ export const make = (options: ProxyOptions) =>
     const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024
     /** calls not finished yet, streams included: what a shutdown waits for */
     let inFlight = 0
+    const cap = options.maxConcurrentPerTenant
+    /** each tenant's permits, the least recently used tenant's dropped past 10,000 */
+    const permits = new Map<string, Effect.Semaphore>()
+    const permitOf = (tenant: string): Exchange["permit"] => {
+      if (cap === undefined) return (call) => call
+      let semaphore = permits.get(tenant)
+      if (semaphore === undefined) {
+        if (permits.size >= 10_000) permits.delete(permits.keys().next().value!)
+        semaphore = Effect.unsafeMakeSemaphore(cap)
+      } else permits.delete(tenant)
+      permits.set(tenant, semaphore)
+      return semaphore.withPermits(1)
+    }
 
     /** a request that did not get an answer from the upstream (the proxy's own failure) */
     const failed = (error: ProviderError) =>
@@ -215,6 +233,7 @@ export const make = (options: ProxyOptions) =>
       // which upstream: OpenAI's paths and clients (a Bearer key, no anthropic-version) go to OpenAI
       const toOpenAI = wire === "openai" ||
         (wire === "other" && request.headers["anthropic-version"] === undefined && request.headers["x-api-key"] === undefined)
+      const tenant = tenantOf(secret, keyOf(request.headers))
       const exchange: Exchange = {
         wire,
         method: request.method,
@@ -222,7 +241,8 @@ export const make = (options: ProxyOptions) =>
         headers: Upstream.passHeaders(request.headers),
         body,
         respond: yield* Deferred.make<HttpServerResponse.HttpServerResponse>(),
-        clientGone: clientGone(request)
+        clientGone: clientGone(request),
+        permit: permitOf(tenant)
       }
       let gate: AccessLine["gate"] = "passthrough"
       // a body that asks to cache nothing has nothing to gate: it goes straight through, unparsed
@@ -234,7 +254,6 @@ export const make = (options: ProxyOptions) =>
       if (messages === undefined) {
         call = upstream.create(tagged)
       } else {
-        const tenant = tenantOf(secret, keyOf(request.headers))
         const planned = asPlanned(tagged)
         const scoped: Planned = {
           request: tagged,

@@ -41,6 +41,8 @@ export interface Exchange {
   readonly respond: Deferred.Deferred<HttpServerResponse.HttpServerResponse>
   /** fails when the client closes its connection before its answer has ended */
   readonly clientGone: Effect.Effect<never, ConnectionError>
+  /** the tenant's share of upstream calls: the call, from sending to the end of its answer, holds it */
+  readonly permit: <A, E>(call: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** set when the upstream response began */
   begunAt?: number
 }
@@ -219,10 +221,15 @@ export const make = (client: HttpClient.HttpClient, provider = "proxy"): Languag
       return { id, model, content: [], stopReason: null, usage: final ?? emptyUsage, ...withId }
     })
 
+  const held = (request: MessagesRequest, call: Effect.Effect<Response, ProviderError>) => {
+    const ex = (request as unknown as { readonly [EXCHANGE]?: Exchange })[EXCHANGE]
+    return ex === undefined ? call : ex.permit(call)
+  }
+
   return {
     provider,
-    create: (request) => forward(request, undefined),
+    create: (request) => held(request, forward(request, undefined)),
     stream: () => Stream.die(new Error("the proxy sends through create and streamResponse")),
-    streamResponse: (request, onBegun) => forward(request, onBegun)
+    streamResponse: (request, onBegun) => held(request, forward(request, onBegun))
   }
 }

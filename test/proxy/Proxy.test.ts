@@ -39,7 +39,11 @@ const Serve = SimulatorServer.layer().pipe(
 const access: Array<Proxy.AccessLine> = []
 
 /** a proxy in front of the server in context, its own registry unless one is given */
-const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory(), maxBodyBytes?: number) =>
+const proxyLayer = (
+  registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory(),
+  maxBodyBytes?: number,
+  maxConcurrentPerTenant?: number
+) =>
   Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (server) =>
     Proxy.layer({
       port: 0,
@@ -47,6 +51,7 @@ const proxyLayer = (registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegis
       openaiUpstream: server.url,
       tenantSecret: "replicas-share-this",
       maxBodyBytes,
+      maxConcurrentPerTenant,
       onAccess: (line) => Effect.sync(() => void access.push(line))
     }).pipe(
       Layer.provideMerge(CacheMetrics.layer),
@@ -257,6 +262,27 @@ describe("the proxy, between real clients and serve", () => {
           expect(r.body).toMatchObject({ type: "error", error: { type: "request_too_large" } })
         }
         expect((yield* server.received).length).toBe(before)
+      }))
+  })
+
+  layer(Layer.provideMerge(proxyLayer(WarmRegistry.layerMemory(), undefined, 2), Serve), { excludeTestServices: true })("per-tenant cap", (it) => {
+    it.effect("a tenant has at most its cap of upstream calls in flight; another tenant is not held up", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const sim = yield* SimulatedProvider.Simulator
+        const ask = (key: string, i: number) =>
+          sdk(proxy.url, key).messages.create({ model: "claude-sonnet-4-6", max_tokens: 50, messages: [{ role: "user", content: `${key} ${i}` }] })
+        yield* Effect.promise(() => Promise.all([...Array.from({ length: 6 }, (_, i) => ask("tenant-a", i)), ask("tenant-b", 0)]))
+        const calls = yield* sim.calls
+        const overlap = (mine: ReadonlyArray<SimulatedProvider.CallRecord>) =>
+          Math.max(...mine.map((c) => mine.filter((d) => d.startedAt < c.completedAt! && c.startedAt < d.completedAt!).length))
+        // two of tenant a's and tenant b's one at a time, at most
+        expect(calls).toHaveLength(7)
+        expect(overlap(calls)).toBeLessThanOrEqual(3)
+        const first = Math.min(...calls.map((c) => c.startedAt))
+        // tenant b's one request started with the first wave, not after tenant a's queue
+        const started = calls.map((c) => c.startedAt - first).sort((x, y) => x - y)
+        expect(started.filter((t) => t < 100)).toHaveLength(3)
       }))
   })
 
