@@ -263,7 +263,7 @@ describe("OpenAIProvider over the SDK, against serve", () => {
         CacheWarmer.layer({ policy }).pipe(
           Layer.provideMerge(Layer.mergeAll(CacheMetrics.layer, WarmRegistry.layerMemory())),
           Layer.provideMerge(Pricing.layerDefault),
-          Layer.provideMerge(stack({ latency: { ...SimulatedProvider.zeroLatency, baseMs: 150 } }))
+          Layer.provideMerge(stack({ latency: { ...SimulatedProvider.zeroLatency, baseMs: 400 } }))
         )
       )
     )
