@@ -330,8 +330,8 @@ export const fromChatRequest = (body: ChatRequest): Either.Either<MessagesReques
             // one text part reads as a string: a tool result keeps one shape whether a breakpoint
             // marked it (a part) or not (a string), so its prefix fingerprints the same either way
             content: parts === undefined ? m.content as string : parts.length === 1 && parts[0]!.type === "text" ? (parts[0] as { text: string }).text : parts.map((p) => {
-              const { prompt_cache_breakpoint: _bp, ...rest } = fromPart(p) as Record<string, unknown> & { cache_control?: unknown }
-              const { cache_control: _cc, ...block } = rest
+              // the mark belongs to the tool_result block, below, not to its text
+              const { cache_control: _cc, ...block } = fromPart(p) as TextBlock
               return block as TextBlock
             }),
             ...(marked ? { cache_control: { type: "ephemeral" as const } } : {})

@@ -134,14 +134,6 @@ export const tenantOf = (secret: string, key: string): string => createHmac("sha
 const keyOf = (headers: Readonly<Record<string, string | undefined>>): string =>
   headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")?.[1] ?? "anonymous"
 
-const parseJson = (bytes: Uint8Array): unknown => {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as unknown
-  } catch {
-    return undefined
-  }
-}
-
 /** whether the body holds the bytes of `needle` (searched in place, not decoded) */
 const includes = (haystack: Uint8Array, needle: string): boolean =>
   Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).includes(needle)
@@ -247,7 +239,7 @@ export const make = (options: ProxyOptions) =>
       let gate: AccessLine["gate"] = "passthrough"
       // a body that asks to cache nothing has nothing to gate: it goes straight through, unparsed
       const asks = wire !== "other" && marksCache(wire, body)
-      const json = asks ? parseJson(body) : undefined
+      const json = asks ? Upstream.parse(new TextDecoder().decode(body)) : undefined
       const messages = asks ? yield* gateable(wire as "anthropic" | "openai", json) : undefined
       const tagged = { ...(messages ?? { model: "", max_tokens: 0, messages: [] }), [Upstream.EXCHANGE]: exchange } as MessagesRequest
       let call: Effect.Effect<Response, ProviderError>

@@ -98,7 +98,8 @@ export const makeSseReader = () => {
   }
 }
 
-const parse = (text: string): Record<string, unknown> | undefined => {
+/** a JSON object, or undefined when the text is not one */
+export const parse = (text: string): Record<string, unknown> | undefined => {
   try {
     const v = JSON.parse(text) as unknown
     return typeof v === "object" && v !== null ? v as Record<string, unknown> : undefined

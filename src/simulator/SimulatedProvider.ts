@@ -275,13 +275,13 @@ export const make = (config: SimulatorConfig = {}) =>
     /** the cache plan under the model's rules (OpenAI's are routed first: an overflow reads nothing) */
     const planFor = (
       request: MessagesRequest,
+      caching: ReturnType<typeof cachingOf>,
       all: ReturnType<typeof positions>,
       bps: ReturnType<typeof breakpoints>,
       now: number,
       min: number,
       namespace: string
     ) => {
-      const caching = cachingOf(models, request.model)
       if (caching === "anthropic") return plan(store, all, bps, now, min, lookback, namespace)
       const key = (request as { readonly prompt_cache_key?: unknown }).prompt_cache_key
       const bucket = namespace + OpenAICache.bucketOf(all, typeof key === "string" ? key : undefined, openai.routingPrefixTokens ?? 256)
@@ -334,7 +334,10 @@ export const make = (config: SimulatorConfig = {}) =>
     ): Effect.Effect<{ readonly begun: Begun; readonly finish: Effect.Effect<Response, ProviderError> }, ProviderError> =>
       Effect.gen(function*() {
         const n = ++counter
-        const id = `${cachingOf(models, request.model) === "anthropic" ? "msg_sim_" : "chatcmpl-sim-"}${n.toString().padStart(6, "0")}`
+        const caching = cachingOf(models, request.model)
+        // OpenAI's writes are readable on arrival when so configured; otherwise when the response begins
+        const commitOnArrival = readableOnArrival && caching !== "anthropic"
+        const id = `${caching === "anthropic" ? "msg_sim_" : "chatcmpl-sim-"}${n.toString().padStart(6, "0")}`
         const requestId = `req_sim_${n.toString().padStart(6, "0")}`
         const price = lookup(models, request.model)
         // the API's limits of the model (max_tokens, context window) are checked with its other rules
@@ -368,8 +371,8 @@ export const make = (config: SimulatorConfig = {}) =>
             Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
           )
         const fault = drawFault()
-        const cachePlan = planFor(request, all, bps, startedAt, price.value.minCacheableTokens, namespace)
-        if (readableOnArrival && cachingOf(models, request.model) !== "anthropic") commit(store, cachePlan, startedAt, startedAt)
+        const cachePlan = planFor(request, caching, all, bps, startedAt, price.value.minCacheableTokens, namespace)
+        if (commitOnArrival) commit(store, cachePlan, startedAt, startedAt)
         const u = cachePlan.usage
         const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
         yield* observed(Effect.gen(function*() {
@@ -382,7 +385,7 @@ export const make = (config: SimulatorConfig = {}) =>
             latency.baseMs + (latency.uncachedMsPer1k * uncached + latency.cachedMsPer1k * u.cacheRead) / 1000
           )
           const begunAt = yield* Clock.currentTimeMillis
-          if (!(readableOnArrival && cachingOf(models, request.model) !== "anthropic")) commit(store, cachePlan, startedAt, begunAt)
+          if (!commitOnArrival) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
         }))
         const begun: Begun = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
