@@ -81,14 +81,19 @@ const post = (url: string, i: number, stream = false) =>
     return text.length
   })
 
-/** `n` requests, one after another: each one's latency (ms) */
-const sequential = (url: string, n: number) =>
+/**
+ * `n` requests to each URL, one after another and alternating (a, b, a, b, …), so that whatever else
+ * the machine does meets both alike: each one's latency (ms), per URL
+ */
+const sequential = (a: string, b: string, n: number) =>
   Effect.promise(async () => {
-    const out: Array<number> = []
+    const out: [Array<number>, Array<number>] = [[], []]
     for (let i = 0; i < n; i++) {
-      const t = performance.now()
-      await post(url, i)
-      out.push(performance.now() - t)
+      for (const [k, url] of [a, b].entries()) {
+        const t = performance.now()
+        await post(url, i)
+        out[k]!.push(performance.now() - t)
+      }
     }
     return out
   })
@@ -105,7 +110,7 @@ const throughput = (url: string, n: number, c: number) =>
   })
 
 /**
- * Runs the benchmark: `requests` sequential requests each way (after a warm-up), `requests` more by
+ * Runs the benchmark: `requests` sequential requests each way, alternating (after a warm-up), `requests` more by
  * `concurrency` clients each way, then `streams` concurrent streaming requests through the proxy.
  * None carries a breakpoint: the gate has nothing to do, and what is measured is the proxy itself.
  *
@@ -125,10 +130,8 @@ export const run = (options: { readonly requests?: number; readonly concurrency?
     const upstream = Context.get(serve, SimulatorServer.SimulatorServer).url
     const { pid, url: proxied } = yield* proxyProcess(upstream)
     // warm-up: connections, JIT
-    yield* sequential(upstream, 200)
-    yield* sequential(proxied, 200)
-    const direct = yield* sequential(upstream, requests)
-    const through = yield* sequential(proxied, requests)
+    yield* sequential(upstream, proxied, 200)
+    const [direct, through] = yield* sequential(upstream, proxied, requests)
     const directRps = yield* throughput(upstream, requests, concurrency)
     const proxiedRps = yield* throughput(proxied, requests, concurrency)
     let peak = rssOf(pid)

@@ -3,7 +3,6 @@
  *
  * @since 0.2.0
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -80,7 +79,7 @@ export const handle = (cmd: Args) =>
         onAccess: (line) => Console.error(print(line))
       }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))
     ).pipe(
-      Layer.provideMerge(Layer.mergeAll(NodeHttpClient.layerUndici, CacheMetrics.layer, registry)),
+      Layer.provideMerge(Layer.mergeAll(CacheMetrics.layer, registry)),
       Layer.provideMerge(Pricing.layer(prices))
     )
     yield* Effect.gen(function*() {

@@ -11,20 +11,20 @@
  *
  * @since 0.2.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import Undici from "@effect/platform-node/Undici"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -76,6 +76,11 @@ export interface ProxyOptions {
    * wait their turn (default: no cap). Waiting at the gate holds none.
    */
   readonly maxConcurrentPerTenant?: number | undefined
+  /**
+   * how the upstream is reached (an undici `Dispatcher`); default: a keep-alive `Agent` of the
+   * proxy's own, closed with it
+   */
+  readonly dispatcher?: Undici.Dispatcher | undefined
   /** one line per request (no bodies, no keys) */
   readonly onAccess?: ((line: AccessLine) => Effect.Effect<void>) | undefined
 }
@@ -153,19 +158,22 @@ const gateable = (wire: "anthropic" | "openai", json: unknown): Effect.Effect<Me
       Either.isLeft(decoded) ? undefined : Either.getOrUndefined(fromChatRequest(decoded.right)))
 
 /**
- * Serves the proxy while the scope lives. Needs an `HttpClient` (the upstream), `CacheMetrics`,
- * `WarmRegistry` (in memory, or the Redis wing's, shared by replicas with its establishing lock) and
- * `Pricing`.
+ * Serves the proxy while the scope lives. Needs `CacheMetrics`, `WarmRegistry` (in memory, or the
+ * Redis wing's, shared by replicas with its establishing lock) and `Pricing`.
  *
  * @since 0.2.0
  * @category constructors
  */
 export const make = (options: ProxyOptions) =>
   Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
+    // the upstream's connections: closed last, after the calls in flight have finished
+    const dispatcher = options.dispatcher ?? (yield* Effect.acquireRelease(
+      Effect.sync(() => new Undici.Agent()),
+      (agent) => Effect.promise(() => agent.destroy())
+    ))
     const pricing = yield* Pricing
     const metrics = yield* CacheMetrics
-    const upstream = Upstream.make(client.pipe(HttpClient.withTracerDisabledWhen(() => true)))
+    const upstream = Upstream.make(dispatcher)
     // the proxy retries nothing: the client's SDK does
     const warmer = yield* CacheWarmer.make({ policy: "auto", retry: RetryPolicy.none, maxWaitMs: options.maxWaitMs ?? 60_000 }).pipe(
       Effect.provideService(LanguageModel, upstream)
@@ -254,19 +262,23 @@ export const make = (options: ProxyOptions) =>
         call = warmer.requestObserved(scoped, (outcome) => void (gate = outcome))
       }
       // the call runs on past this handler (a stream's usage is read until its end), but no longer than
-      // its client stays: one that leaves while its request waits at the gate or is answered interrupts it
+      // its client stays: one that leaves while its request waits at the gate or is answered interrupts
+      // it. When it ends, it answers the client if it has not yet (its own failure), then records and
+      // logs what it cost — one fiber per request beside the platform's, no races: the proxy's CPU
+      // goes to fibers first (docs/benchmarks.md)
       inFlight++
-      const fiber = yield* Effect.forkDaemon(Effect.raceFirst(call, exchange.clientGone))
-      const response = yield* Effect.raceFirst(
-        Deferred.await(exchange.respond),
-        Effect.flatMap(Fiber.await(fiber), (exit) =>
-          // an answer set just before the call ended wins; else the call failed before any answer
-          Effect.flatMap(Deferred.poll(exchange.respond), (answered) =>
-            answered._tag === "Some" ? answered.value : Effect.succeed(Exit.isFailure(exit) ? failedOf(exit) : HttpServerResponse.empty({ status: 502 }))
-          ))
-      )
-      // recorded and logged when the call ends (a stream's usage is known then), without holding the response
-      yield* Effect.forkDaemon(Effect.flatMap(Fiber.await(fiber), (exit) => {
+      const fiber = yield* Effect.forkDaemon(Effect.onExit(call, (exit) =>
+        Deferred.succeed(exchange.respond, Exit.isFailure(exit) ? failedOf(exit) : HttpServerResponse.empty({ status: 502 })).pipe(
+          Effect.zipRight(Effect.flatMap(Deferred.await(exchange.respond), (answered) => record(exit, answered.status))),
+          Effect.ensuring(Effect.sync(() => void inFlight--))
+        )))
+      const nodeResponse = NodeHttpServerRequest.toServerResponse(request)
+      const onClose = () => void (nodeResponse.writableEnded || fiber.unsafeInterruptAsFork(FiberId.none))
+      if (nodeResponse.destroyed) onClose()
+      else nodeResponse.once("close", onClose)
+      const response = yield* Deferred.await(exchange.respond)
+      /** what the call cost, into the metrics and the access log */
+      function record(exit: Exit.Exit<Response, ProviderError>, status: number) {
         const usage = Exit.isSuccess(exit) ? exit.value.usage : undefined
         const model = messages?.model
         const price = model === undefined ? undefined : pricing.lookup(model)
@@ -278,7 +290,7 @@ export const make = (options: ProxyOptions) =>
           method: request.method,
           path,
           model,
-          status: response.status,
+          status,
           gate,
           tokens: usage === undefined ? undefined : {
             input: usage.input,
@@ -290,10 +302,8 @@ export const make = (options: ProxyOptions) =>
           savedUsd: savedMicros === undefined ? undefined : microsToUsd(savedMicros),
           latencyMs: Date.now() - started
         }
-        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line)).pipe(
-          Effect.ensuring(Effect.sync(() => void inFlight--))
-        )
-      }))
+        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line))
+      }
       return response
     })
 
@@ -308,8 +318,7 @@ export const make = (options: ProxyOptions) =>
 
     let node: ReturnType<typeof createServer> | undefined
     const server = yield* NodeHttpServer.make(() => (node = createServer()), { port: options.port ?? 8788, host: options.host ?? "127.0.0.1" })
-    // no spans of the platform's own per request and per upstream call: they cost the proxy about a
-    // tenth of its CPU (a CPU profile, docs/benchmarks.md); the proxy's own tracing is issue 20's
+    // no spans of the platform's own per request: they cost the proxy about a tenth of its CPU (a CPU profile, docs/benchmarks.md); the proxy's own tracing is issue 20's
     yield* HttpServer.serveEffect(Effect.interruptible(app)).pipe(
       HttpMiddleware.withTracerDisabledWhenEffect(() => true),
       Effect.provideService(HttpServer.HttpServer, server)
@@ -341,5 +350,5 @@ export const make = (options: ProxyOptions) =>
  */
 export const layer = (
   options: ProxyOptions
-): Layer.Layer<Proxy, never, HttpClient.HttpClient | CacheMetrics | WarmRegistry | Pricing> =>
+): Layer.Layer<Proxy, never, CacheMetrics | WarmRegistry | Pricing> =>
   Layer.scoped(Proxy, Effect.orDie(make(options)))

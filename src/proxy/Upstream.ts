@@ -9,10 +9,14 @@
  *
  * An upstream error status reaches the client unchanged, and fails the call with the typed error (so
  * a leader's waiters are released to go on their own); the proxy retries nothing itself.
+ *
+ * The upstream is called through undici's dispatcher itself, not through `@effect/platform`'s
+ * `HttpClient` (which wraps the same dispatcher): measured, the wrapper cost the proxy about a third
+ * of its CPU per request and most of its added latency (docs/benchmarks.md, "the proxy's floor").
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import type Undici from "@effect/platform-node/Undici"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -58,6 +62,7 @@ const HOP = new Set([
   "accept-encoding",
   "upgrade",
   "proxy-connection",
+  "expect",
   "te",
   "trailer"
 ])
@@ -116,10 +121,18 @@ const usageOfBody = (wire: Exchange["wire"], body: Record<string, unknown> | und
     ? usageFromChat(body.usage as never)
     : fromApiUsage(body.usage as ApiUsage)
 
+/** an upstream answer's body, read whole */
+const readAll = (body: Undici.Dispatcher.ResponseData["body"], detail: string, withId: { readonly requestId?: string }) =>
+  Effect.tryPromise({
+    try: () => body.arrayBuffer(),
+    catch: () => new ConnectionError({ detail, ...withId })
+  }).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
+
 /**
- * The upstream `LanguageModel`. `provider` names it in reports.
+ * The upstream `LanguageModel`, calling through `dispatcher` (an undici `Agent`, or the global one).
+ * `provider` names it in reports.
  */
-export const make = (client: HttpClient.HttpClient, provider = "proxy"): LanguageModelService => {
+export const make = (dispatcher: Undici.Dispatcher, provider = "proxy"): LanguageModelService => {
   const forward = (
     request: MessagesRequest,
     onBegun: ((usage: Usage | undefined) => Effect.Effect<void>) | undefined
@@ -127,47 +140,59 @@ export const make = (client: HttpClient.HttpClient, provider = "proxy"): Languag
     Effect.gen(function*() {
       const ex = (request as unknown as { readonly [EXCHANGE]?: Exchange })[EXCHANGE]
       if (ex === undefined) return yield* Effect.die(new Error("a proxy request without its exchange"))
-      const upstreamRequest = HttpClientRequest.make(ex.method as "POST")(ex.url).pipe(
-        HttpClientRequest.setHeaders(ex.headers),
-        ex.method === "GET" || ex.method === "HEAD" ? (r) => r : HttpClientRequest.bodyUint8Array(ex.body, ex.headers["content-type"] ?? "application/json")
-      )
-      const response = yield* client.execute(upstreamRequest).pipe(
+      const url = new URL(ex.url)
+      const bodyless = ex.method === "GET" || ex.method === "HEAD"
+      const response = yield* Effect.tryPromise({
+        // interrupted before the answer began (a client gone, a shutdown): the request is aborted
+        try: (signal) =>
+          dispatcher.request({
+            origin: url.origin,
+            path: url.pathname + url.search,
+            method: ex.method as Undici.Dispatcher.HttpMethod,
+            headers: ex.headers,
+            body: bodyless ? null : ex.body,
+            signal,
+            // a model may think for minutes before its first byte: time is the client's to limit
+            headersTimeout: 0,
+            bodyTimeout: 0
+          }),
+        catch: (e) => e
+      }).pipe(
         Effect.catchAll((e) =>
           Effect.zipRight(
             Deferred.succeed(ex.respond, HttpServerResponse.unsafeJson(
               { type: "error", error: { type: "api_error", message: "the proxy could not reach the upstream" } },
               { status: 502 }
             )),
-            Effect.fail(new ConnectionError({ detail: `upstream unreachable: ${e._tag}` }))
+            Effect.fail(new ConnectionError({ detail: `upstream unreachable: ${e instanceof Error ? e.name : "unknown"}` }))
           ))
       )
+      response.body.on("error", () => {})
+      const status = response.statusCode
       const headers = passHeaders(response.headers)
       const requestId = headers["request-id"] ?? headers["x-request-id"]
       const withId = requestId !== undefined ? { requestId } : {}
       const model = request.model
-      if (response.status >= 400) {
-        const bytes = new Uint8Array(yield* Effect.orElseSucceed(response.arrayBuffer, () => new ArrayBuffer(0)))
-        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status: response.status, headers }))
+      if (status >= 400) {
+        const bytes = yield* Effect.orElseSucceed(readAll(response.body, "", withId), () => new Uint8Array(0))
+        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status, headers }))
         const body = parse(utf8.decode(bytes))
         const error = body?.error as { type?: string; message?: string } | undefined
         return yield* Effect.fail(fromStatus({
-          status: response.status,
+          status,
           type: ex.wire === "anthropic" ? error?.type : undefined,
-          detail: error?.message ?? `upstream status ${response.status}`,
+          detail: error?.message ?? `upstream status ${status}`,
           ...withId,
           retryAfterMs: parseRetryAfter(new Headers(headers))
         }))
       }
-      const contentType = response.headers["content-type"] ?? ""
-      if (!contentType.includes("text/event-stream")) {
-        const bytes = new Uint8Array(yield* response.arrayBuffer.pipe(
-          Effect.mapError(() => new ConnectionError({ detail: "the upstream closed the response early", ...withId }))
-        ))
+      if (!(headers["content-type"] ?? "").includes("text/event-stream")) {
+        const bytes = yield* readAll(response.body, "the upstream closed the response early", withId)
         const body = parse(utf8.decode(bytes))
         const usage = usageOfBody(ex.wire, body)
         ex.begunAt = Date.now()
         if (onBegun !== undefined) yield* onBegun(usage)
-        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status: response.status, headers }))
+        yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status, headers }))
         return { id: String(body?.id ?? ""), model, content: [], stopReason: null, usage, ...withId }
       }
       // a stream: piped to the client as it comes, read on the way
@@ -206,7 +231,10 @@ export const make = (client: HttpClient.HttpClient, provider = "proxy"): Languag
         }
         return Effect.void
       }
-      const body = response.stream.pipe(
+      const body = NodeStream.fromReadable<ConnectionError>(
+        () => response.body,
+        () => new ConnectionError({ detail: "the stream was cut before its end", ...withId })
+      ).pipe(
         // a client that goes away ends the upstream call too
         Stream.interruptWhen(ex.clientGone),
         Stream.tap((chunk) => Effect.forEach(read(chunk), (e) => see(e.event, e.data), { discard: true })),
@@ -217,7 +245,7 @@ export const make = (client: HttpClient.HttpClient, provider = "proxy"): Languag
             : Deferred.fail(done, new ConnectionError({ detail: "the stream was cut before its end", ...withId }))
         ))
       )
-      yield* Deferred.succeed(ex.respond, HttpServerResponse.stream(body, { status: response.status, headers }))
+      yield* Deferred.succeed(ex.respond, HttpServerResponse.stream(body, { status, headers }))
       const final = yield* Deferred.await(done)
       return { id, model, content: [], stopReason: null, usage: final ?? emptyUsage, ...withId }
     })

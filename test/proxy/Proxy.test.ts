@@ -4,7 +4,6 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import { createAnthropic } from "@ai-sdk/anthropic"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, layer } from "@effect/vitest"
 import { generateText } from "ai"
 import * as Context from "effect/Context"
@@ -55,7 +54,7 @@ const proxyLayer = (
       onAccess: (line) => Effect.sync(() => void access.push(line))
     }).pipe(
       Layer.provideMerge(CacheMetrics.layer),
-      Layer.provide(Layer.mergeAll(FetchHttpClient.layer, registry)),
+      Layer.provide(registry),
       Layer.provide(Pricing.layerDefault)
     )))
 
