@@ -4,6 +4,8 @@
  * - the core (`src/*.ts`, `src/internal/`) imports nothing from a wing, and no package but `effect`;
  * - a provider or driver wing imports the core and itself only — but the simulator and the proxy,
  *   which read OpenAI's wire through the OpenAI wing;
+ * - the `@effect/ai` wing imports the core, itself and, of packages, `effect` and `@effect/ai` only
+ *   (never a provider layer: it decorates whichever the app uses);
  * - no import cycle anywhere;
  * - the core's index exports the library only.
  */
@@ -50,10 +52,20 @@ describe("layout", () => {
   it("a provider or driver wing imports the core and itself only (the simulator: and the OpenAI wing)", () => {
     for (const [module, { local }] of graph) {
       const wing = wingOf(module)
-      if (!["anthropic", "openai", "simulator", "redis", "proxy"].includes(wing)) continue
+      if (!["anthropic", "effect-ai", "openai", "simulator", "redis", "proxy"].includes(wing)) continue
       // the simulator and the proxy read OpenAI's wire through the OpenAI wing's translations
       const allowed = wing === "simulator" || wing === "proxy" ? ["core", wing, "openai"] : ["core", wing]
       for (const target of local) expect(allowed, `${module} → ${target}`).toContain(wingOf(target))
+    }
+  })
+
+  it("the @effect/ai wing imports, of packages, effect and @effect/ai only (and node:crypto)", () => {
+    const wing = [...graph].filter(([m]) => wingOf(m) === "effect-ai")
+    expect(wing.length).toBeGreaterThan(1)
+    for (const [module, { packages }] of wing) {
+      for (const p of packages) {
+        expect(p === "node:crypto" || p === "effect" || p.startsWith("effect/") || p.startsWith("@effect/ai/"), `${module} → ${p}`).toBe(true)
+      }
     }
   })
 
@@ -74,12 +86,12 @@ describe("layout", () => {
     expect(cycles).toEqual([])
   })
 
-  it("the package's entry points are the core and the four library wings; the CLI and bench are not exported", () => {
+  it("the package's entry points are the core and the five library wings; the CLI and bench are not exported", () => {
     const pkg = JSON.parse(readFileSync(join(SRC, "..", "package.json"), "utf8")) as { exports: Record<string, unknown> }
-    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./openai", "./package.json", "./redis", "./simulator"])
+    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./effect-ai", "./openai", "./package.json", "./redis", "./simulator"])
     const index = graph.get("index")!
     for (const target of index.local) expect(wingOf(target), `index → ${target}`).toBe("core")
-    for (const wing of ["anthropic", "openai", "simulator", "redis"]) {
+    for (const wing of ["anthropic", "effect-ai", "openai", "simulator", "redis"]) {
       for (const target of graph.get(`${wing}/index`)!.local) expect(wingOf(target)).toBe(wing)
     }
   })
