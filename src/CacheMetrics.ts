@@ -84,6 +84,10 @@ export const gateRequestsTotal = Metric.counter("epc_gate_requests_total", {
 export const gateSavedMicrosTotal = Metric.counter("epc_gate_saved_microdollars_total", {
   description: "what the waiting saved: the cache writes waiters read instead, priced (µUSD)"
 })
+/** @since 0.3.0 @category metrics */
+export const cacheWriteUnknownTotal = Metric.counter("epc_cache_write_unknown_calls_total", {
+  description: "calls whose cache writes the provider did not report (their writes are not in epc_tokens_total, their cost not in epc_cost_microdollars_total)"
+})
 
 const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
 /** @since 0.1.0 @category metrics */
@@ -119,7 +123,9 @@ export interface KindSnapshot {
   readonly cacheCreation1hInputTokens: number
   readonly cacheReadInputTokens: number
   readonly outputTokens: number
-  /** null when some call's model has no price (see `warnings`) */
+  /** calls whose cache writes the provider did not report (their writes count 0 above) */
+  readonly cacheWriteUnknownCalls: number
+  /** null when some call's model has no price, or some call's cache writes are unknown (see `warnings`) */
   readonly costUsd: number | null
   /** the same calls with no caching: every prompt token at the base input price */
   readonly noCacheCostUsd: number | null
@@ -162,6 +168,7 @@ interface KindState {
   costMicros: number
   noCacheMicros: number
   unpriced: number
+  writesUnknown: number
   retries: number
   failures: number
   latencies: Array<number>
@@ -175,6 +182,7 @@ const emptyKind = (): KindState => ({
   costMicros: 0,
   noCacheMicros: 0,
   unpriced: 0,
+  writesUnknown: 0,
   retries: 0,
   failures: 0,
   latencies: [],
@@ -203,7 +211,8 @@ const summarize = (k: KindState): KindSnapshot => {
     cacheCreation1hInputTokens: u.cacheCreation1h,
     cacheReadInputTokens: u.cacheRead,
     outputTokens: u.output,
-    costUsd: k.unpriced > 0 ? null : round(Pricing.microsToUsd(k.costMicros)),
+    cacheWriteUnknownCalls: k.writesUnknown,
+    costUsd: k.unpriced > 0 || k.writesUnknown > 0 ? null : round(Pricing.microsToUsd(k.costMicros)),
     noCacheCostUsd: k.unpriced > 0 ? null : round(Pricing.microsToUsd(k.noCacheMicros)),
     retries: k.retries,
     failures: k.failures,
@@ -225,6 +234,7 @@ const merge = (a: KindState, b: KindState): KindState => ({
   costMicros: a.costMicros + b.costMicros,
   noCacheMicros: a.noCacheMicros + b.noCacheMicros,
   unpriced: a.unpriced + b.unpriced,
+  writesUnknown: a.writesUnknown + b.writesUnknown,
   retries: a.retries + b.retries,
   failures: a.failures + b.failures,
   latencies: [...a.latencies, ...b.latencies],
@@ -245,6 +255,11 @@ export interface CallRecord {
   readonly call: CallKind
   readonly model: string
   readonly usage: Usage
+  /**
+   * the provider did not report the call's cache writes (its `usage` says 0): they are unknown, and
+   * so is the cost of its kind of call
+   */
+  readonly writesUnknown?: boolean | undefined
   readonly latencyMs: number
   /** when the response began (the cache became readable); absent when unknown */
   readonly timeToBegunMs?: number | undefined
@@ -322,6 +337,9 @@ const taggedFor = (call: CallKind, model: string) => {
 
 const bump = (map: Map<string, number>, key: string, by = 1) => map.set(key, (map.get(key) ?? 0) + by)
 
+const WRITES_UNKNOWN_WARNING =
+  "some calls' cache writes were not reported by the provider (cacheWriteUnknownCalls): their write tokens count 0 and their cost is unknown"
+
 /**
  * A fresh accumulator for one run. Needs {@link Pricing.Pricing}.
  *
@@ -347,6 +365,11 @@ export const make = Effect.gen(function*() {
       const cost = Option.map(price, (p) => Pricing.costMicros(r.usage, p))
       k.count++
       if (r.usage.cacheRead > 0) k.hits++
+      if (r.writesUnknown === true) {
+        k.writesUnknown++
+        warnings.add(WRITES_UNKNOWN_WARNING)
+        increment(cacheWriteUnknownTotal, 1, "call", r.call, "model", model)
+      }
       k.usage = {
         input: k.usage.input + r.usage.input,
         cacheCreation5m: k.usage.cacheCreation5m + r.usage.cacheCreation5m,
@@ -376,7 +399,7 @@ export const make = Effect.gen(function*() {
         add(m.write1h, r.usage.cacheCreation1h)
         add(m.read, r.usage.cacheRead)
         add(m.output, r.usage.output)
-        if (Option.isSome(cost)) add(m.cost, cost.value)
+        if (Option.isSome(cost) && r.writesUnknown !== true) add(m.cost, cost.value)
         // a call that was not streamed has no time to first byte: its total latency is not one
         if (r.timeToBegunMs !== undefined) timeToBegunMs.unsafeUpdate(r.timeToBegunMs, m.callLabel)
         latencyMs.unsafeUpdate(r.latencyMs, m.callLabel)

@@ -116,7 +116,12 @@ export const Response = Schema.Struct({
   content: Schema.Array(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
   stopReason: Schema.NullOr(Schema.String),
   usage: Usage,
-  requestId: Schema.optional(Schema.String)
+  requestId: Schema.optional(Schema.String),
+  /**
+   * figures of `usage` the provider did not report, so not known (its zero there is not a measured
+   * zero): `cacheWrite` when the tokens written to the cache are unknown
+   */
+  usageUnknown: Schema.optional(Schema.Array(Schema.Literal("cacheWrite")))
 })
 /**
  * @since 0.1.0

@@ -126,6 +126,23 @@ describe("CacheMetrics", () => {
       expect(s.warnings.join("\n")).toContain("Pricing.layer")
     }).pipe(Effect.provide(metricsLayer())))
 
+  it.effect("a call whose cache writes were not reported: counted as unknown, its kind's cost unknown, never a zero-write cost", () =>
+    Effect.gen(function*() {
+      const m = yield* CacheMetrics.CacheMetrics
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-4-6", usage, latencyMs: 1 })
+      const known = yield* m.snapshot
+      expect(known.calls.request.costUsd).not.toBeNull()
+      expect(known.calls.request.cacheWriteUnknownCalls).toBe(0)
+      yield* m.recordCall({ call: "request", model: "claude-sonnet-4-6", usage: { ...usage, cacheCreation5m: 0, cacheCreation1h: 0 }, writesUnknown: true, latencyMs: 1 })
+      const s = yield* m.snapshot
+      expect(s.calls.request.cacheWriteUnknownCalls).toBe(1)
+      expect(s.calls.request.costUsd).toBeNull()
+      expect(s.totalCostUsd).toBeNull()
+      // the warm calls' figures are not touched
+      expect(s.calls.warm.costUsd).toBe(0)
+      expect(s.warnings.join("\n")).toContain("cacheWriteUnknownCalls")
+    }).pipe(Effect.provide(metricsLayer())))
+
   it.effect("user overrides price a new model", () =>
     Effect.gen(function*() {
       const m = yield* CacheMetrics.CacheMetrics

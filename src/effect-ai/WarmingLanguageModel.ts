@@ -33,7 +33,7 @@ import * as CacheWarmer from "../CacheWarmer.js"
 import type { LanguageModelService as ProviderPortService } from "../LanguageModel.js"
 import { LanguageModel as ProviderPort } from "../LanguageModel.js"
 import { positions } from "../Prefix.js"
-import { Pricing } from "../Pricing.js"
+import { cachingOf, Pricing } from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { ProviderError } from "../ProviderError.js"
 import { ConnectionError } from "../ProviderError.js"
@@ -70,22 +70,28 @@ interface Call {
 
 /**
  * A call's usage from its finish part: the provider's own usage when the provider layer kept it in
- * the part's metadata (`@effect/ai-anthropic` does, cache writes included), else the figures
- * `@effect/ai` maps (`inputTokens`, `cachedInputTokens`) — `undefined` when there is no finish part.
+ * the part's metadata (`@effect/ai-anthropic` does, cache writes included); else the figures
+ * `@effect/ai` maps — `inputTokens` (all prompt tokens, cached ones included, as OpenAI counts them)
+ * and `cachedInputTokens` —, with the cache writes unknown unless the model's cache does not bill
+ * them apart (OpenAI's automatic caching). `undefined` when there is no finish part.
+ *
+ * @since 0.3.0
+ * @category usage
  */
-export const usageOf = (parts: ReadonlyArray<{ readonly type: string }>): Usage | undefined => {
+export const usageOf = (
+  parts: ReadonlyArray<{ readonly type: string }>,
+  writesBilled: boolean
+): { readonly usage: Usage; readonly writesKnown: boolean } | undefined => {
   const finish = parts.find((p): p is AiResponse.FinishPart => p.type === "finish")
   if (finish === undefined) return undefined
   const raw = (finish.metadata as { readonly anthropic?: { readonly usage?: ApiUsage } } | undefined)?.anthropic?.usage
   if (raw !== undefined && raw !== null) {
-    return { ...fromApiUsage(raw), output: finish.usage.outputTokens ?? raw.output_tokens ?? 0 }
+    return { usage: { ...fromApiUsage(raw), output: finish.usage.outputTokens ?? raw.output_tokens ?? 0 }, writesKnown: true }
   }
   const cached = finish.usage.cachedInputTokens ?? 0
   return {
-    ...emptyUsage,
-    input: Math.max(0, (finish.usage.inputTokens ?? 0) - cached),
-    cacheRead: cached,
-    output: finish.usage.outputTokens ?? 0
+    usage: { ...emptyUsage, input: Math.max(0, (finish.usage.inputTokens ?? 0) - cached), cacheRead: cached, output: finish.usage.outputTokens ?? 0 },
+    writesKnown: !writesBilled
   }
 }
 
@@ -123,6 +129,8 @@ export const make = (options: Options) =>
       maxWaitMs: options.maxWaitMs ?? 60_000
     }).pipe(Effect.provideService(ProviderPort, port))
     const place = options.placeBreakpoints ?? true
+    // a model whose cache writes cost more than its input (all but OpenAI's automatic caching)
+    const writesBilled = cachingOf(pricing.table, options.model) !== "openai-automatic"
 
     /** the prompt as sent (breakpoints placed), and as the warmer keys it */
     const prepare = (raw: AiPrompt.RawInput, tools: ReadonlyArray<AiTool.Any>) => {
@@ -170,9 +178,16 @@ export const make = (options: Options) =>
               },
               onSuccess: (value) => {
                 result = { value }
-                const usage = usageOf(partsOf(value))
-                const response: Response = { id: "", model: options.model, content: [], stopReason: null, usage: usage ?? emptyUsage }
-                return Effect.as(begin(usage), response)
+                const read = usageOf(partsOf(value), writesBilled)
+                const response: Response = {
+                  id: "",
+                  model: options.model,
+                  content: [],
+                  stopReason: null,
+                  usage: read?.usage ?? emptyUsage,
+                  ...(read?.writesKnown === false || read === undefined ? { usageUnknown: ["cacheWrite"] as const } : {})
+                }
+                return Effect.as(begin(read?.usage), response)
               }
             })
           )

@@ -66,6 +66,7 @@ export const make = ({ lm, metrics, registry, schedule }: SenderOptions): Send =
             call: kind,
             model: request.model,
             usage: response.usage,
+            writesUnknown: response.usageUnknown?.includes("cacheWrite") === true,
             latencyMs: clock.unsafeCurrentTimeMillis() - sentAt,
             timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt
           })
