@@ -1,7 +1,8 @@
 /**
  * The simulator as a local Anthropic- and OpenAI-compatible HTTP server: `POST /v1/messages` (JSON and
  * SSE, the API's event sequence), `POST /v1/messages/count_tokens`, `POST /v1/chat/completions` (JSON
- * and SSE, OpenAI's chunks: `ChatRoute`), `GET /v1/models`, each API's error bodies and headers
+ * and SSE, OpenAI's chunks: `ChatRoute`), `POST /v1/responses` (OpenAI's Responses API over the same
+ * answers: `ResponsesRoute`), `GET /v1/models`, each API's error bodies and headers
  * (`request-id` / `x-request-id`, `retry-after`, `retry-after-ms`), and the simulator's fault injection.
  *
  * Point any app, in any language, with any SDK at it through `ANTHROPIC_BASE_URL` (or `OPENAI_BASE_URL`
@@ -30,6 +31,7 @@ import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
 import { decodeRequest } from "../Prompt.js"
 import * as ChatRoute from "./ChatRoute.js"
+import * as ResponsesRoute from "./ResponsesRoute.js"
 import * as PlatformRoutes from "./PlatformRoutes.js"
 import type { ScriptStep } from "./Script.js"
 import { answer, errorResponse } from "./MessagesWire.js"
@@ -256,8 +258,8 @@ export const make = (options: ServerOptions = {}) =>
         return route
       })
 
-    /** OpenAI's rule: `Authorization: Bearer <key>` (else 401, in OpenAI's shape) */
-    const chatCompletions = Effect.gen(function*() {
+    /** OpenAI's rule: `Authorization: Bearer <key>` (else 401, in OpenAI's shape); then the route */
+    const openai = (route: typeof ChatRoute.handle) => Effect.gen(function*() {
       const { json, requestId } = yield* Incoming
       const request = yield* HttpServerRequest.HttpServerRequest
       const key = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
@@ -270,7 +272,7 @@ export const make = (options: ServerOptions = {}) =>
           requestId
         })
       }
-      return yield* ChatRoute.handle(sim, json, requestId, script.shift())
+      return yield* route(sim, json, requestId, script.shift())
     })
 
     const bedrock = (streamed: boolean) =>
@@ -304,7 +306,8 @@ export const make = (options: ServerOptions = {}) =>
     const router = HttpRouter.empty.pipe(
       HttpRouter.post("/v1/messages", authenticated(messages)),
       HttpRouter.post("/v1/messages/count_tokens", authenticated(countTokens)),
-      HttpRouter.post("/v1/chat/completions", chatCompletions),
+      HttpRouter.post("/v1/chat/completions", openai(ChatRoute.handle)),
+      HttpRouter.post("/v1/responses", openai(ResponsesRoute.handle)),
       // Claude on the cloud platforms (PlatformRoutes)
       HttpRouter.post("/model/:model/invoke", bedrock(false)),
       HttpRouter.post("/model/:model/invoke-with-response-stream", bedrock(true)),

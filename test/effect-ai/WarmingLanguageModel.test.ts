@@ -7,6 +7,8 @@
 import * as AiLanguageModel from "@effect/ai/LanguageModel"
 import * as AnthropicClient from "@effect/ai-anthropic/AnthropicClient"
 import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
+import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
+import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { describe, expect, layer } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -43,6 +45,14 @@ const Anthropic = Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer,
     Layer.provide(AnthropicClient.layer({ apiKey: Redacted.make("sk-ant-effect-ai-test"), apiUrl: server.url })),
     Layer.provide(FetchHttpClient.layer)
   )))
+
+/** `@effect/ai-openai` (OpenAI's Responses API) at the server in context */
+const OpenAi = (model: string) =>
+  Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (server) =>
+    OpenAiLanguageModel.layer({ model }).pipe(
+      Layer.provide(OpenAiClient.layer({ apiKey: Redacted.make("sk-openai-effect-ai-test"), apiUrl: `${server.url}/v1` })),
+      Layer.provide(FetchHttpClient.layer)
+    )))
 
 /**
  * the app: five concurrent calls over one system prompt, each its own question; `marked`: the app
@@ -104,9 +114,9 @@ const streamingApp = (tag: string) =>
   )
 
 /** the decorator over the app's `LanguageModel` in context, with `metrics` */
-const decorated = (metrics: CacheMetrics.CacheMetricsService) =>
+const decorated = (metrics: CacheMetrics.CacheMetricsService, modelId = MODEL) =>
   Layer.unwrapEffect(Effect.map(AiLanguageModel.LanguageModel, (model) =>
-    WarmingLanguageModel.layer({ model: MODEL }).pipe(
+    WarmingLanguageModel.layer({ model: modelId }).pipe(
       Layer.provide(Layer.succeedContext(Context.make(AiLanguageModel.LanguageModel, model))),
       Layer.provide(Layer.mergeAll(Layer.succeedContext(Context.make(CacheMetrics.CacheMetrics, metrics)), WarmRegistry.layerMemory())),
       Layer.provideMerge(Pricing.layerDefault)
@@ -172,6 +182,43 @@ describe("@effect/ai under the warming decorator", () => {
         const snapshot = yield* metrics.snapshot
         expect(snapshot.calls.request.cacheCreationInputTokens).toBe(server.written)
         expect(snapshot.calls.request.cacheReadInputTokens).toBe(server.read)
+      }).pipe(Effect.provide(CacheMetrics.layer.pipe(Layer.provide(Pricing.layerDefault)))))
+  })
+
+  layer(Layer.provideMerge(OpenAi("gpt-4.1"), Serve), { excludeTestServices: true })("@effect/ai-openai against serve's /v1/responses", (it) => {
+    // gpt-4.1 caches automatically (no write billed apart): five cold requests at once read nothing;
+    // through the gate, four read what the first wrote
+    it.effect("without the decorator 5 concurrent calls read nothing; with it 4 read the system prompt, and CacheMetrics agrees", () =>
+      Effect.gen(function*() {
+        const before = yield* callCount
+        const plain = yield* app("openai-plain", false)
+        expect(plain.every((r) => r.text.length > 0)).toBe(true)
+        expect((yield* serverSide(before)).reads).toBe(0)
+        const from = yield* callCount
+        const metrics = yield* CacheMetrics.CacheMetrics
+        const responses = yield* app("openai-warmed", false).pipe(Effect.provide(decorated(metrics, "gpt-4.1")))
+        expect(responses.every((r) => r.text.length > 0)).toBe(true)
+        const server = yield* serverSide(from)
+        expect(server.reads).toBe(4)
+        const snapshot = yield* metrics.snapshot
+        expect(snapshot.calls.request.cacheReadInputTokens).toBe(server.read)
+        expect(snapshot.calls.request.inputTokens).toBe(server.input + server.written)
+        // OpenAI's automatic caching bills no write apart: known, none
+        expect(snapshot.calls.request.cacheWriteUnknownCalls).toBe(0)
+        expect(snapshot.calls.request.costUsd).not.toBeNull()
+        expect(snapshot.gates).toMatchObject({ led: 1, waited: 4 })
+      }).pipe(Effect.provide(CacheMetrics.layer.pipe(Layer.provide(Pricing.layerDefault)))))
+
+    it.effect("streamText through /v1/responses: every stream whole, 4 of 5 read", () =>
+      Effect.gen(function*() {
+        const from = yield* callCount
+        const metrics = yield* CacheMetrics.CacheMetrics
+        const streams = yield* streamingApp("openai-streamed").pipe(Effect.provide(decorated(metrics, "gpt-4.1")))
+        for (const s of streams) {
+          expect(s.text.length).toBeGreaterThan(0)
+          expect(s.types.at(-1)).toBe("finish")
+        }
+        expect((yield* serverSide(from)).reads).toBe(4)
       }).pipe(Effect.provide(CacheMetrics.layer.pipe(Layer.provide(Pricing.layerDefault)))))
   })
 })

@@ -131,6 +131,60 @@ describe("the official openai SDK against serve", () => {
   })
 })
 
+describe("the official openai SDK against serve's Responses API", () => {
+  it.layer(stack())("/v1/responses", (it) => {
+    it.effect("JSON: output text and usage with cached_tokens (the same cache as Chat Completions); streams in order to response.completed", () =>
+      Effect.gen(function*() {
+        const client = yield* sdk
+        const ask = (q: string) =>
+          Effect.promise(() => client.responses.create({ model: GPT41, max_output_tokens: 20, instructions: textOfTokens(3000, "r"), input: q }))
+        const first = yield* ask("first")
+        expect(first.object).toBe("response")
+        expect(first.status).toBe("incomplete")
+        expect(first.output_text.length).toBeGreaterThan(0)
+        expect(first.usage!.input_tokens_details.cached_tokens).toBe(0)
+        const second = yield* ask("second")
+        // automatic caching: the second reads the instructions the first wrote, in 128-token steps
+        expect(second.usage!.input_tokens_details.cached_tokens).toBeGreaterThanOrEqual(2944)
+        expect(second.usage!.input_tokens).toBe(first.usage!.input_tokens)
+        const events = yield* Effect.promise(async () => {
+          const stream = await client.responses.create({ model: GPT41, max_output_tokens: 30, input: "Stream, please.", stream: true })
+          const out: Array<OpenAI.Responses.ResponseStreamEvent> = []
+          for await (const e of stream) out.push(e)
+          return out
+        })
+        const types = events.map((e) => e.type)
+        expect(types.slice(0, 4)).toEqual(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"])
+        expect(types.filter((t) => t === "response.output_text.delta").length).toBeGreaterThan(1)
+        expect(types.at(-1)).toBe("response.incomplete")
+        expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+        const deltas = events.flatMap((e) => (e.type === "response.output_text.delta" ? [e.delta] : [])).join("")
+        const done = events.find((e) => e.type === "response.output_text.done")
+        expect(done?.type === "response.output_text.done" ? done.text : undefined).toBe(deltas)
+      }))
+
+    it.effect("a function call comes back as a function_call item; what the simulator does not do is a 400 naming the field", () =>
+      Effect.gen(function*() {
+        const client = yield* sdk
+        const called = yield* Effect.promise(() =>
+          client.responses.create({
+            model: GPT41,
+            input: "What is the weather in Paris?",
+            tools: [{ type: "function", name: "weather", strict: true, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } }],
+            tool_choice: { type: "function", name: "weather" }
+          })
+        )
+        const call = called.output.find((o) => o.type === "function_call")
+        expect(call?.type === "function_call" ? call.name : undefined).toBe("weather")
+        const refused = yield* Effect.promise(() =>
+          client.responses.create({ model: GPT41, input: "hi", previous_response_id: "resp_1" }).then(() => undefined, (e: unknown) => e)
+        )
+        expect(refused).toBeInstanceOf(OpenAI.BadRequestError)
+        expect(String((refused as Error).message)).toContain("previous_response_id")
+      }))
+  })
+})
+
 describe("OpenAIProvider over the SDK, against serve", () => {
   it.live("maps usage: reads, writes (GPT-5.6), plain input and output; the key never leaves as text", () =>
     Effect.gen(function*() {
