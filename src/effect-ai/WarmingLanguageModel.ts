@@ -17,11 +17,14 @@
  */
 import * as AiLanguageModel from "@effect/ai/LanguageModel"
 import * as AiPrompt from "@effect/ai/Prompt"
-import type * as AiResponse from "@effect/ai/Response"
+import * as AiError from "@effect/ai/AiError"
+import * as AiResponse from "@effect/ai/Response"
 import type * as AiTool from "@effect/ai/Tool"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
@@ -57,6 +60,12 @@ export interface Options {
   readonly maxWaitMs?: number | undefined
   /** place breakpoints when the app placed none (default true) */
   readonly placeBreakpoints?: boolean | undefined
+  /**
+   * a `generateText` call that leads (others wait for its prefix) runs on the provider layer's
+   * streaming path, its answer assembled from the stream, so its waiters go at its first part rather
+   * than at its end (default true; `generateObject` always runs as it is)
+   */
+  readonly streamLeaders?: boolean | undefined
 }
 
 /** the key under which a request carries its call (a symbol: spread copies it, JSON never) */
@@ -129,6 +138,7 @@ export const make = (options: Options) =>
       maxWaitMs: options.maxWaitMs ?? 60_000
     }).pipe(Effect.provideService(ProviderPort, port))
     const place = options.placeBreakpoints ?? true
+    const streamLeaders = options.streamLeaders ?? true
     // a model whose cache writes cost more than its input (all but OpenAI's automatic caching)
     const writesBilled = cachingOf(pricing.table, options.model) !== "openai-automatic"
 
@@ -151,11 +161,12 @@ export const make = (options: Options) =>
     /**
      * runs `call` through the gate, as the warmer sends it: `call` is told when its response begins
      * (a stream's first part) and, if it never says, the response is taken to begin when the call
-     * ends. The app sees the call's own result or failure.
+     * ends; `leading` says whether anyone waits for it to begin. The app sees the call's own result or
+     * failure.
      */
     const gated = <A, E, R>(
       planned: Planned,
-      call: (onBegun: Effect.Effect<void>) => Effect.Effect<A, E, R>,
+      call: (onBegun: Effect.Effect<void>, leading: boolean) => Effect.Effect<A, E, R>,
       partsOf: (a: A) => ReadonlyArray<{ readonly type: string }>
     ): Effect.Effect<A, E, R> =>
       Effect.contextWithEffect((context: Context.Context<R>) => {
@@ -170,7 +181,7 @@ export const make = (options: Options) =>
               begun = true
               return onBegun(usage)
             })
-          return Effect.provide(call(begin(undefined)), context).pipe(
+          return Effect.provide(call(begin(undefined), onBegun !== undefined), context).pipe(
             Effect.matchCauseEffect({
               onFailure: (cause) => {
                 failure = cause
@@ -202,6 +213,19 @@ export const make = (options: Options) =>
         )
       })
 
+    /** a `generateText` call on the streaming path: `begun` at its first part, its answer assembled */
+    const streamed = (opts: AiLanguageModel.GenerateTextOptions<any>, begun: Effect.Effect<void>) =>
+      inner.streamText(opts as never).pipe(
+        Stream.tap(() => begun),
+        Stream.runCollect,
+        Effect.flatMap((parts) => {
+          const assembled = assemble(Chunk.toReadonlyArray(parts) as ReadonlyArray<AiResponse.StreamPart<any>>)
+          return Either.isLeft(assembled)
+            ? Effect.fail(new AiError.UnknownError({ module: "WarmingLanguageModel", method: "generateText", description: "the stream reported an error", cause: assembled.left }))
+            : Effect.succeed(new AiLanguageModel.GenerateTextResponse<any>(assembled.right as Array<AiResponse.Part<any>>))
+        })
+      )
+
     const toolsOf = (toolkit: unknown): Effect.Effect<ReadonlyArray<AiTool.Any>> => {
       if (toolkit === undefined) return Effect.succeed([])
       const withHandler = Effect.isEffect(toolkit)
@@ -213,7 +237,12 @@ export const make = (options: Options) =>
     const generateText = (opts: AiLanguageModel.GenerateTextOptions<any>) =>
       Effect.flatMap(toolsOf(opts.toolkit), (tools) => {
         const { planned, prompt } = prepare(opts.prompt, tools)
-        return gated(planned, () => inner.generateText({ ...opts, prompt } as never), (r: AiLanguageModel.GenerateTextResponse<any>) => r.content)
+        const sent = { ...opts, prompt }
+        return gated(
+          planned,
+          (begun, leading) => leading && streamLeaders ? streamed(sent, begun) : inner.generateText(sent as never),
+          (r: AiLanguageModel.GenerateTextResponse<any>) => r.content
+        )
       })
 
     const generateObject = (opts: AiLanguageModel.GenerateObjectOptions<any, any, any, any>) =>
@@ -252,6 +281,58 @@ export const make = (options: Options) =>
       streamText: streamText as AiLanguageModel.Service["streamText"]
     })
   })
+
+/**
+ * A streamed answer's parts as `generateText`'s: each text and reasoning block's deltas joined into
+ * one part, in its place; the tool parameters' deltas dropped (the tool call part follows them); the
+ * rest (response metadata, tool calls and results, files, sources, finish) as they are. An error part
+ * is the answer's failure.
+ *
+ * @since 0.3.0
+ * @category streams
+ */
+export const assemble = (parts: ReadonlyArray<AiResponse.StreamPart<any>>): Either.Either<ReadonlyArray<unknown>, unknown> => {
+  const out: Array<unknown> = []
+  const open = new Map<string, { text: string; readonly at: number; readonly metadata: unknown }>()
+  for (const part of parts) {
+    switch (part.type) {
+      case "text-start":
+      case "reasoning-start":
+        open.set(`${part.type}:${part.id}`, { text: "", at: out.length, metadata: part.metadata })
+        out.push(undefined)
+        break
+      case "text-delta":
+      case "reasoning-delta": {
+        const block = open.get(`${part.type === "text-delta" ? "text-start" : "reasoning-start"}:${part.id}`)
+        if (block !== undefined) block.text += part.delta
+        break
+      }
+      case "text-end":
+      case "reasoning-end": {
+        const kind = part.type === "text-end" ? "text" : "reasoning"
+        const block = open.get(`${kind}-start:${part.id}`)
+        if (block === undefined) break
+        const metadata = Object.keys(part.metadata ?? {}).length > 0 ? part.metadata : block.metadata
+        out[block.at] = AiResponse.makePart(kind, { text: block.text, metadata } as never)
+        open.delete(`${kind}-start:${part.id}`)
+        break
+      }
+      case "tool-params-start":
+      case "tool-params-delta":
+      case "tool-params-end":
+        break
+      case "error":
+        return Either.left(part.error)
+      default:
+        out.push(part)
+    }
+  }
+  // a block the stream never closed keeps what it had
+  for (const [key, block] of open) {
+    out[block.at] = AiResponse.makePart(key.startsWith("text") ? "text" : "reasoning", { text: block.text, metadata: block.metadata } as never)
+  }
+  return Either.right(out)
+}
 
 /** the planned breakpoints the provider layer can place (not on tools) */
 const markableOnly = (planned: Planned, targets: ReadonlyArray<Target>): Planned => {

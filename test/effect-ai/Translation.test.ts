@@ -1,14 +1,17 @@
 /**
  * The @effect/ai wing's pure parts: a prompt as the core sees it (one block per part, in the core's
- * position order), the planner's marks set back on the prompt, and a call's usage from its finish part.
+ * position order), the planner's marks set back on the prompt, a call's usage from its finish part,
+ * and a streamed answer assembled as generateText's.
  */
 import * as AiPrompt from "@effect/ai/Prompt"
 import * as AiResponse from "@effect/ai/Response"
 import * as AiTool from "@effect/ai/Tool"
 import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { applyMarks, toRequest } from "../../src/effect-ai/Translation.js"
-import { usageOf } from "../../src/effect-ai/WarmingLanguageModel.js"
+import { assemble, usageOf } from "../../src/effect-ai/WarmingLanguageModel.js"
 import { positions } from "../../src/Prefix.js"
 
 const Search = AiTool.make("search", { description: "search the web", parameters: { query: Schema.String }, success: Schema.String })
@@ -87,5 +90,36 @@ describe("usageOf", () => {
     expect(usageOf(parts, true)).toEqual({ usage: { input: 904, cacheCreation5m: 0, cacheCreation1h: 0, cacheRead: 4096, output: 7 }, writesKnown: false })
     expect(usageOf(parts, false)?.writesKnown).toBe(true)
     expect(usageOf([], true)).toBeUndefined()
+  })
+})
+
+describe("assemble", () => {
+  const usage = new AiResponse.Usage({ inputTokens: 3, outputTokens: 2, totalTokens: 5 })
+  it("a stream's parts as generateText's: blocks joined in their places, tool parameter deltas dropped, the rest kept", () => {
+    const parts = [
+      AiResponse.makePart("response-metadata", { id: Option.some("m1"), modelId: Option.some("x"), timestamp: Option.none() }),
+      AiResponse.makePart("reasoning-start", { id: "r" }),
+      AiResponse.makePart("reasoning-delta", { id: "r", delta: "think" }),
+      AiResponse.makePart("text-start", { id: "t" }),
+      AiResponse.makePart("reasoning-end", { id: "r", metadata: { anthropic: { signature: "sig" } } }),
+      AiResponse.makePart("text-delta", { id: "t", delta: "Hello" }),
+      AiResponse.makePart("text-delta", { id: "t", delta: ", world" }),
+      AiResponse.makePart("text-end", { id: "t" }),
+      AiResponse.makePart("tool-params-start", { id: "c", name: "search", providerExecuted: false }),
+      AiResponse.makePart("tool-params-delta", { id: "c", delta: "{}" }),
+      AiResponse.makePart("tool-params-end", { id: "c" }),
+      AiResponse.makePart("tool-call", { id: "c", name: "search", params: {}, providerExecuted: false }),
+      AiResponse.makePart("finish", { reason: "stop", usage })
+    ] as never
+    const out = Either.getOrThrow(assemble(parts)) as ReadonlyArray<AiResponse.Part<any>>
+    expect(out.map((p) => p.type)).toEqual(["response-metadata", "reasoning", "text", "tool-call", "finish"])
+    expect(out[1]).toMatchObject({ type: "reasoning", text: "think", metadata: { anthropic: { signature: "sig" } } })
+    expect(out[2]).toMatchObject({ type: "text", text: "Hello, world" })
+    expect(AiResponse.isPart(out[2])).toBe(true)
+  })
+
+  it("an error part is the answer's failure", () => {
+    const parts = [AiResponse.makePart("text-start", { id: "t" }), AiResponse.makePart("error", { error: "overloaded" })] as never
+    expect(assemble(parts)).toEqual(Either.left("overloaded"))
   })
 })
