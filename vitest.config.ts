@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-prompt-cache$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
-      { find: /^effect-prompt-cache\/(anthropic|effect-ai|openai|simulator|redis)$/, replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)) }
+      { find: /^effect-prompt-cache\/(anthropic|effect-ai|openai|otel|simulator|redis)$/, replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)) }
     ]
   },
   test: {

@@ -37,6 +37,7 @@ import * as GateTable from "./internal/gateTable.js"
 import * as KeepAlive from "./internal/keepAlive.js"
 import * as ReplicaLock from "./internal/replicaLock.js"
 import * as Sender from "./internal/sender.js"
+import { annotate, PromptCache, shortFingerprint, withSpan } from "./Telemetry.js"
 import { LanguageModel, scopedKey } from "./LanguageModel.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
 import { Pricing, writeMultiplier } from "./Pricing.js"
@@ -259,7 +260,7 @@ export const make = (config: WarmerConfig = {}) =>
         ? Effect.clockWith((clock) => Effect.sync(() => coldAt(bps, clock.unsafeCurrentTimeMillis(), view)))
         : Effect.map(Effect.filter(bps, (b) => Effect.map(isWarm(registry, b.fingerprint, margin), (w) => !w)), keysOf)
 
-    const send = Sender.make({ lm, metrics, registry, schedule })
+    const send = Sender.make({ lm, metrics, pricing, registry, schedule })
 
     /**
      * The check of the gates and the opening of a gate are one synchronous step (`gates.decide`), so
@@ -324,16 +325,52 @@ export const make = (config: WarmerConfig = {}) =>
       const direct = send(request, bps, { stream: false })
       if (policy !== "auto" || bps.length === 0) {
         onGate?.("direct")
-        return direct
+        return direct.pipe(withRequestSpan(bps, "direct", undefined))
       }
-      return gated(
-        bps,
-        direct,
-        (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready") }),
-        undefined,
-        onGate
-      )
+      // what the gate did, and how long the request waited at it, go on the request's span
+      return Effect.clockWith((clock) => {
+        const arrived = clock.unsafeCurrentTimeMillis()
+        let outcome: GateOutcome = "direct"
+        let waitedMs: number | undefined
+        const observed = (o: GateOutcome) => {
+          outcome = o
+          if (o === "waited" || o === "waited-uncached") waitedMs = clock.unsafeCurrentTimeMillis() - arrived
+          onGate?.(o)
+        }
+        return gated(
+          bps,
+          direct,
+          (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready") }),
+          undefined,
+          observed
+        ).pipe(withRequestSpan(bps, () => outcome, () => waitedMs))
+      })
     }
+
+    /** a request's span: the prefix it asks to cache (by fingerprint), what the gate did, the wait */
+    const withRequestSpan = (
+      bps: ReadonlyArray<PlannedBreakpoint>,
+      outcome: GateOutcome | (() => GateOutcome),
+      waitedMs: (() => number | undefined) | undefined
+    ) =>
+    <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      self.pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          const wait = waitedMs?.()
+          return annotate({
+            [PromptCache.gate]: typeof outcome === "function" ? outcome() : outcome,
+            ...(wait !== undefined ? { [PromptCache.waitMs]: wait } : {})
+          })
+        })),
+        withSpan("prompt_cache.request", {
+          attributes: {
+            [PromptCache.breakpoints]: bps.length,
+            ...(bps.length > 0
+              ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint), [PromptCache.ttl]: bps[bps.length - 1]!.ttl }
+              : {})
+          }
+        })
+      )
 
     const warmCall = (shared: Planned, bps: ReadonlyArray<PlannedBreakpoint>) =>
       warmPermits.withPermits(1)(
@@ -392,7 +429,25 @@ export const make = (config: WarmerConfig = {}) =>
           return { _tag: "Skipped", reason: skip.value } as WarmOutcome
         }
         return yield* establish(shared)
-      })
+      }).pipe(withWarmSpan(shared))
+
+    /** establishing a shared prefix: its span says what happened (warmed, joined, skipped and why, failed) */
+    const withWarmSpan = (shared: Planned) => <O extends WarmOutcome | undefined>(self: Effect.Effect<O>): Effect.Effect<O> =>
+      self.pipe(
+        Effect.tap((outcome) =>
+          outcome === undefined ? Effect.void : annotate({
+            "prompt_cache.warm": outcome._tag,
+            ...(outcome._tag === "Skipped" ? { [PromptCache.skipReason]: outcome.reason } : {})
+          })
+        ),
+        withSpan("prompt_cache.establish", {
+          attributes: {
+            [PromptCache.warming]: policy,
+            [PromptCache.breakpoints]: shared.breakpoints.length,
+            ...(shared.breakpoints.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(shared.breakpoints.at(-1)!.fingerprint) } : {})
+          }
+        })
+      )
 
     const keepAliveOptions = config.keepAlive === false || config.keepAlive === undefined || policy !== "auto"
       ? undefined
@@ -432,6 +487,7 @@ export const make = (config: WarmerConfig = {}) =>
           }
           return policy === "always" || method === "warm-call" ? establish(shared) : Effect.succeed(undefined)
         }),
+        withWarmSpan(shared),
         Effect.flatMap((warm) =>
           Effect.map(
             Effect.zipLeft(requests, Effect.suspend(() => trackTraffic(shared))),

@@ -31,6 +31,7 @@ import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Response } from "./Response.js"
+import { annotate, GenAi, PromptCache, shortFingerprint, withSpan } from "./Telemetry.js"
 import * as WarmRegistry from "./WarmRegistry.js"
 
 /**
@@ -180,7 +181,17 @@ export const make = (options: PipelineOptions = {}) =>
               expectedRemainingRequests: input.expectedRemainingRequests,
               multipliers: pricing.multipliers(input.conversation.model),
               rewriteTtl: session.lastSharedTtl
-            })
+            }).pipe(
+              // the price decision, the rules applied and the tokens removed — never what they were
+              Effect.tap((pruned) =>
+                annotate({
+                  "prompt_cache.prune.decision": pruned.decision === undefined ? "none" : `${pruned.decision._tag}:${pruned.decision.reason}`,
+                  [PromptCache.pruneRules]: Object.keys(pruned.newlyPruned).join(","),
+                  [PromptCache.prunedTokens]: Object.values(pruned.newlyPruned).reduce((a, b) => a + b, 0)
+                })
+              ),
+              withSpan("prompt_cache.prune")
+            )
           ),
           Effect.tap((pruned) => recordPruned(pruned.newlyPruned)),
           Effect.flatMap((pruned) => {
@@ -199,7 +210,14 @@ export const make = (options: PipelineOptions = {}) =>
             const sharedPlan = planOf(shared)
             // the plans go to the warmer as they are: it reads their breakpoints, never recomputes them
             const plans = input.prompts.map((p) => planOf(withPrompt(conversation, p)))
-            return Effect.map(
+            const planned = annotate({
+              [PromptCache.breakpoints]: sharedPlan.breakpoints.length,
+              [PromptCache.sharedTokens]: sharedPlan.sharedTokens,
+              ...(sharedPlan.shared !== undefined
+                ? { [PromptCache.fingerprint]: shortFingerprint(sharedPlan.shared.fingerprint), [PromptCache.ttl]: sharedPlan.shared.ttl }
+                : {})
+            }).pipe(withSpan("prompt_cache.plan"))
+            return Effect.zipRight(planned, Effect.map(
               warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency }),
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
@@ -215,10 +233,19 @@ export const make = (options: PipelineOptions = {}) =>
                   latencyMs: clock.unsafeCurrentTimeMillis() - start
                 }
               }
-            )
+            ))
           })
         )
-      })
+      }).pipe(
+        withSpan("prompt_cache.turn", {
+          attributes: {
+            [GenAi.requestModel]: input.conversation.model,
+            [GenAi.conversationId]: input.sessionId,
+            [PromptCache.requests]: input.prompts.length,
+            [PromptCache.warming]: warmer.policy
+          }
+        })
+      )
 
     const service: PipelineService = {
       turn,

@@ -52,6 +52,11 @@ export * as Response from "./Response.js"
 export * as RetryPolicy from "./RetryPolicy.js"
 
 /** @since 0.1.0 */
+export * as Telemetry from "./Telemetry.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as TokenCounter from "./TokenCounter.js"
 
 /** @since 0.1.0 */

@@ -52,7 +52,7 @@ describe("layout", () => {
   it("a provider or driver wing imports the core and itself only (the simulator: and the OpenAI wing)", () => {
     for (const [module, { local }] of graph) {
       const wing = wingOf(module)
-      if (!["anthropic", "effect-ai", "openai", "simulator", "redis", "proxy"].includes(wing)) continue
+      if (!["anthropic", "effect-ai", "openai", "otel", "simulator", "redis", "proxy"].includes(wing)) continue
       // the simulator and the proxy read OpenAI's wire through the OpenAI wing's translations
       const allowed = wing === "simulator" || wing === "proxy" ? ["core", wing, "openai"] : ["core", wing]
       for (const target of local) expect(allowed, `${module} → ${target}`).toContain(wingOf(target))
@@ -86,12 +86,12 @@ describe("layout", () => {
     expect(cycles).toEqual([])
   })
 
-  it("the package's entry points are the core and the five library wings; the CLI and bench are not exported", () => {
+  it("the package's entry points are the core and the six library wings; the CLI and bench are not exported", () => {
     const pkg = JSON.parse(readFileSync(join(SRC, "..", "package.json"), "utf8")) as { exports: Record<string, unknown> }
-    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./effect-ai", "./openai", "./package.json", "./redis", "./simulator"])
+    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./anthropic", "./effect-ai", "./openai", "./otel", "./package.json", "./redis", "./simulator"])
     const index = graph.get("index")!
     for (const target of index.local) expect(wingOf(target), `index → ${target}`).toBe("core")
-    for (const wing of ["anthropic", "effect-ai", "openai", "simulator", "redis"]) {
+    for (const wing of ["anthropic", "effect-ai", "openai", "otel", "simulator", "redis"]) {
       for (const target of graph.get(`${wing}/index`)!.local) expect(wingOf(target)).toBe(wing)
     }
   })

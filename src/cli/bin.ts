@@ -48,8 +48,24 @@ const mend = (stream: NodeJS.WriteStream) => {
 const mendOut = mend(process.stdout)
 const mendErr = mend(process.stderr)
 
+/**
+ * Spans and metrics out over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the OpenTelemetry
+ * wing, loaded only then: `@effect/opentelemetry` is an optional peer); otherwise no spans are made.
+ * What is left is flushed when the program ends.
+ */
+const Telemetry = Layer.unwrapEffect(Effect.suspend(() =>
+  (process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? "") === ""
+    // nobody reads the spans: not made at all (they cost the pipeline about a third of its speed)
+    ? Effect.succeed(Layer.setTracerEnabled(false))
+    : Effect.tryPromise({
+      try: () => Promise.all([import("../otel/Otel.js"), import("@effect/platform-node/NodeHttpClient")]),
+      catch: () =>
+        new Error("OTEL_EXPORTER_OTLP_ENDPOINT is set, but @effect/opentelemetry is not installed: npm install @effect/opentelemetry@^0.64")
+    }).pipe(Effect.map(([Otel, NodeHttpClient]) => Otel.layerFromEnv.pipe(Layer.provide(NodeHttpClient.layerUndici))))
+))
+
 const main = Effect.flatMap(Effect.console, (console) =>
-  Effect.withConsole(cli(process.argv), {
+  Effect.withConsole(Effect.provide(cli(process.argv), Telemetry), {
     ...console,
     log: (...args) => console.log(...mendOut(args)),
     error: (...args) => console.error(...mendErr(args))

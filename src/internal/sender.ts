@@ -5,15 +5,19 @@
  * the attempt that succeeds has begun (streamed calls only).
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { PlannedBreakpoint } from "../BreakpointPlanner.js"
 import type { CacheMetricsService } from "../CacheMetrics.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { streamedResponse } from "../LanguageModel.js"
 import type { MessagesRequest } from "../Prompt.js"
+import type { PricingService } from "../Pricing.js"
+import { costMicros, microsToUsd } from "../Pricing.js"
 import type { ProviderError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
 import type { RetrySchedule } from "../RetryPolicy.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, usageAttributes, withSpan } from "../Telemetry.js"
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
 
@@ -23,6 +27,21 @@ export interface SenderOptions {
   readonly metrics: CacheMetricsService
   readonly registry: WarmRegistryService
   readonly schedule: RetrySchedule
+  /** prices each call's cost into its span */
+  readonly pricing?: PricingService | undefined
+}
+
+/** what a call's answer adds to its span: its usage (a write the provider did not report left out), its cost */
+const responseAttributes = (response: Response, pricing: PricingService | undefined): Record<string, unknown> => {
+  const attributes: Record<string, unknown> = usageAttributes(response.usage)
+  if (response.id !== "") attributes[GenAi.responseId] = response.id
+  const writesUnknown = response.usageUnknown?.includes("cacheWrite") === true
+  if (writesUnknown) delete attributes[GenAi.cacheCreationInputTokens]
+  const price = pricing?.lookup(response.model)
+  if (!writesUnknown && price !== undefined && Option.isSome(price)) {
+    attributes[PromptCache.costUsd] = microsToUsd(costMicros(response.usage, price.value))
+  }
+  return attributes
 }
 
 /** @internal */
@@ -33,7 +52,7 @@ export type Send = (
 ) => Effect.Effect<Response, ProviderError>
 
 /** @internal */
-export const make = ({ lm, metrics, registry, schedule }: SenderOptions): Send =>
+export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions): Send =>
 (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
@@ -55,9 +74,26 @@ export const make = ({ lm, metrics, registry, schedule }: SenderOptions): Send =
           // a provider that reports usage only at the end (OpenAI) updates the registry then
           observedAtBegun = usage !== undefined
           const registered = usage === undefined ? Effect.void : observe(registry, bps, usage, sentAt)
-          return options.onBegun === undefined ? registered : Effect.zipRight(registered, Effect.asVoid(options.onBegun))
+          const signalled = options.onBegun === undefined ? registered : Effect.zipRight(registered, Effect.asVoid(options.onBegun))
+          // the time to first byte, as an event of the attempt's span
+          return Effect.zipRight(event("response_begun", clock.unsafeCurrentTimeNanos()), signalled)
         }))
-    })
+    }).pipe(
+      // one span per attempt, named as the GenAI conventions name a call; retries are siblings
+      Effect.tap((response) => annotate(responseAttributes(response, pricing))),
+      withSpan(`chat ${request.model}`, {
+        kind: "client",
+        attributes: {
+          [GenAi.operationName]: "chat",
+          [GenAi.providerName]: providerName(lm.provider),
+          [GenAi.requestModel]: request.model,
+          [GenAi.requestMaxTokens]: request.max_tokens,
+          [PromptCache.call]: kind,
+          [PromptCache.breakpoints]: bps.length,
+          ...(bps.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint) } : {})
+        }
+      })
+    )
     return RetryPolicy.retry(attempt, schedule, (e) => metrics.recordRetry(kind, e._tag)).pipe(
       Effect.tapError((error) => metrics.recordFailure(kind, error._tag)),
       Effect.tap((response) =>
