@@ -17,8 +17,9 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as BreakpointPlanner from "./BreakpointPlanner.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as CacheWarmer from "./CacheWarmer.js"
@@ -30,7 +31,7 @@ import * as PrefixLock from "./PrefixLock.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
-import type { Response } from "./Response.js"
+import type { Response, Usage } from "./Response.js"
 import { annotate, GenAi, PromptCache, shortFingerprint, withSpan } from "./Telemetry.js"
 import * as WarmRegistry from "./WarmRegistry.js"
 
@@ -74,6 +75,30 @@ export interface TurnResult {
   readonly sharedTokens: number
   /** from the start of the turn until its last request completed (provider time) */
   readonly latencyMs: number
+  /** what the turn cost: its warm call, if it made one, and its requests that succeeded */
+  readonly cost: Cost
+}
+
+/**
+ * A cost in USD, and the same calls with no caching (every prompt token at the base input price);
+ * `null` when a model has no price or a call's cache writes are unknown.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Cost {
+  readonly usd: number | null
+  readonly noCacheUsd: number | null
+}
+
+/**
+ * A session's running total, over the turns the pipeline has run for it.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SessionCost extends Cost {
+  readonly turns: number
 }
 
 /**
@@ -82,6 +107,8 @@ export interface TurnResult {
  */
 export interface PipelineService {
   readonly turn: (input: TurnInput) => Effect.Effect<TurnResult>
+  /** a session's cost so far (none for a session it does not know, or has forgotten) */
+  readonly sessionCost: (sessionId: string) => Effect.Effect<Option.Option<SessionCost>>
   /** forget a session's state */
   readonly forget: (sessionId: string) => Effect.Effect<void>
 }
@@ -140,6 +167,10 @@ interface SessionState {
   lastSharedFingerprint: string | undefined
   /** the TTL the last turn wrote its shared prefix at: what an edit of the messages rewrites */
   lastSharedTtl: CacheTtl | undefined
+  turns: number
+  /** µUSD so far; NaN once a call could not be priced */
+  costMicros: number
+  noCacheMicros: number
 }
 
 /**
@@ -155,7 +186,30 @@ export const make = (options: PipelineOptions = {}) =>
     const pricing = yield* Pricing.Pricing
     const sessions = new LruMap<string, SessionState>(options.maxSessions ?? 10_000)
     const sessionOf = (id: string): SessionState =>
-      sessions.getOrCreate(id, () => ({ previousSharedPositions: undefined, lastSharedFingerprint: undefined, lastSharedTtl: undefined }))
+      sessions.getOrCreate(id, () => ({
+        previousSharedPositions: undefined,
+        lastSharedFingerprint: undefined,
+        lastSharedTtl: undefined,
+        turns: 0,
+        costMicros: 0,
+        noCacheMicros: 0
+      }))
+
+    /** the cost of the turn's calls, in µUSD (NaN when one cannot be priced) */
+    const turnCost = (model: string, responses: ReadonlyArray<Either.Either<Response, ProviderError>>, warm: CacheWarmer.WarmOutcome | undefined) => {
+      const price = pricing.lookup(model)
+      let micros = 0
+      let noCache = 0
+      const add = (usage: Usage, unknownWrites: boolean) => {
+        if (Option.isNone(price) || unknownWrites) micros = NaN
+        else micros += Pricing.costMicros(usage, price.value)
+        noCache = Option.isNone(price) ? NaN : noCache + Pricing.noCacheCostMicros(usage, price.value)
+      }
+      if (warm?._tag === "Warmed") add(warm.usage, false)
+      for (const r of responses) if (Either.isRight(r)) add(r.right.usage, r.right.usageUnknown?.includes("cacheWrite") === true)
+      return { micros, noCache }
+    }
+    const usd = (micros: number): number | null => (Number.isNaN(micros) ? null : Pricing.microsToUsd(micros))
 
     const recordPruned = (newlyPruned: Readonly<Record<string, number>>) => {
       const entries = Object.entries(newlyPruned)
@@ -223,6 +277,10 @@ export const make = (options: PipelineOptions = {}) =>
                 session.previousSharedPositions = sharedPositions
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
                 session.lastSharedTtl = sharedPlan.shared?.ttl
+                const cost = turnCost(conversation.model, result.responses, result.warm)
+                session.turns++
+                session.costMicros += cost.micros
+                session.noCacheMicros += cost.noCache
                 return {
                   responses: result.responses,
                   requests: plans.map((p) => p.request),
@@ -230,9 +288,18 @@ export const make = (options: PipelineOptions = {}) =>
                   newlyPruned: pruned.newlyPruned,
                   warm: result.warm,
                   sharedTokens: sharedPlan.sharedTokens,
-                  latencyMs: clock.unsafeCurrentTimeMillis() - start
+                  latencyMs: clock.unsafeCurrentTimeMillis() - start,
+                  cost: { usd: usd(cost.micros), noCacheUsd: usd(cost.noCache) }
                 }
               }
+            ).pipe(
+              // the turn's cost and the session's so far, on the turn's span
+              Effect.tap((result) =>
+                annotate({
+                  ...(result.cost.usd !== null ? { [PromptCache.costUsd]: result.cost.usd } : {}),
+                  ...(Number.isNaN(session.costMicros) ? {} : { "prompt_cache.session_cost_usd": Pricing.microsToUsd(session.costMicros) })
+                })
+              )
             ))
           })
         )
@@ -249,6 +316,13 @@ export const make = (options: PipelineOptions = {}) =>
 
     const service: PipelineService = {
       turn,
+      sessionCost: (id) =>
+        Effect.sync(() => {
+          const state = sessions.get(id)
+          return state === undefined || state.turns === 0
+            ? Option.none()
+            : Option.some({ turns: state.turns, usd: usd(state.costMicros), noCacheUsd: usd(state.noCacheMicros) })
+        }),
       forget: (id) =>
         Effect.zipRight(Effect.sync(() => void sessions.delete(id)), pruner.forget(id))
     }

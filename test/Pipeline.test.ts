@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
 import * as Pipeline from "../src/Pipeline.js"
@@ -53,6 +54,35 @@ describe("Pipeline", () => {
       const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
       expect(calls.filter((c) => (c.usage?.cacheCreation5m ?? 0) > 0)).toHaveLength(1)
       expect(calls.filter((c) => (c.usage?.cacheRead ?? 0) > 0)).toHaveLength(2)
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
+
+  it.effect("a turn's cost is its calls' (as CacheMetrics prices them); a session's is the sum of its turns'", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const metrics = yield* CacheMetrics.CacheMetrics
+      expect(yield* pipeline.sessionCost("costed")).toEqual(Option.none())
+      const first = yield* drive(pipeline.turn({
+        sessionId: "costed",
+        conversation: conversation([{ role: "user", content: "first" }]),
+        prompts: [{ prompt: "a" }, { prompt: "b" }]
+      }))
+      const afterFirst = yield* metrics.snapshot
+      expect(first.cost.usd).toBeCloseTo(afterFirst.totalCostUsd!, 9)
+      expect(first.cost.noCacheUsd).toBeCloseTo(afterFirst.noCacheCostUsd!, 9)
+      const second = yield* drive(pipeline.turn({
+        sessionId: "costed",
+        conversation: conversation([{ role: "user", content: "first" }, { role: "assistant", content: "ok" }, { role: "user", content: "second" }]),
+        prompts: [{ prompt: "c" }]
+      }))
+      // the second turn reads what the first wrote: it costs less than the first
+      expect(second.cost.usd!).toBeLessThan(first.cost.usd!)
+      const session = Option.getOrThrow(yield* pipeline.sessionCost("costed"))
+      expect(session.turns).toBe(2)
+      expect(session.usd).toBeCloseTo(first.cost.usd! + second.cost.usd!, 9)
+      expect(session.usd).toBeCloseTo((yield* metrics.snapshot).totalCostUsd!, 9)
+      expect(session.noCacheUsd).toBeCloseTo(first.cost.noCacheUsd! + second.cost.noCacheUsd!, 9)
+      yield* pipeline.forget("costed")
+      expect(yield* pipeline.sessionCost("costed")).toEqual(Option.none())
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("the next turn reads the previous turn's prefix and writes only what is new", () =>

@@ -27,6 +27,49 @@ export type CallFigures = Pick<
 >
 
 /**
+ * @since 0.3.0
+ * @category models
+ */
+export interface CostSummary {
+  readonly meanUsd: number | null
+  readonly p50Usd: number | null
+  readonly p95Usd: number | null
+  readonly maxUsd: number | null
+}
+
+/**
+ * Sessions' costs: how many, the distribution of what each cost, and the same with no caching.
+ * `null` when some session's cost is unknown (a model without a price).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SessionCosts extends CostSummary {
+  readonly count: number
+  readonly noCache: CostSummary
+}
+
+/**
+ * Summarizes sessions' costs (each `null` when unknown).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const summarizeCosts = (costs: ReadonlyArray<number | null>): CostSummary => {
+  if (costs.length === 0 || costs.some((c) => c === null)) return { meanUsd: null, p50Usd: null, p95Usd: null, maxUsd: null }
+  const sorted = (costs as ReadonlyArray<number>).slice().sort((a, b) => a - b)
+  const at = (q: number) => roundUsd(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!)
+  return {
+    meanUsd: roundUsd(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    p50Usd: at(0.5),
+    p95Usd: at(0.95),
+    maxUsd: roundUsd(sorted[sorted.length - 1]!)
+  }
+}
+
+const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -42,6 +85,8 @@ export interface Report {
   readonly totalCostUsd: number | null
   readonly noCacheCostUsd: number | null
   readonly oracleCostUsd: number | null
+  /** the cost of each session (conversation), summarized; docs/report.md */
+  readonly perSession: SessionCosts
   readonly prunedTokens: number
   readonly retries: number
   readonly failedRequests: number

@@ -18,7 +18,7 @@ import * as Pricing from "../Pricing.js"
 import * as RedisLoader from "./RedisLoader.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { Report } from "./Report.js"
-import { callFigures } from "./Report.js"
+import { callFigures, summarizeCosts } from "./Report.js"
 import { Oracle } from "./Oracle.js"
 import * as Workload from "./Workload.js"
 
@@ -94,6 +94,8 @@ export const runWorkload = (
     const oracle = Option.map(price, (p) => new Oracle(p))
     const sessions = workload.sessions ?? 1
     const turnCosts = workload.turns.map(() => 0)
+    /** each session's cost so far, and with no caching (null once unknown) */
+    const sessionCosts = new Map<number, { usd: number | null; noCacheUsd: number | null }>()
     const turnLatencies: Array<number> = []
     let failedRequests = 0
     let firstError: string | undefined
@@ -124,6 +126,11 @@ export const runWorkload = (
             expectedRemainingRequests: requestsLeft(t + 1)
           })
           turnLatencies.push(result.latencyMs)
+          const before = sessionCosts.get(s) ?? { usd: 0, noCacheUsd: 0 }
+          sessionCosts.set(s, {
+            usd: before.usd === null || result.cost.usd === null ? null : before.usd + result.cost.usd,
+            noCacheUsd: before.noCacheUsd === null || result.cost.noCacheUsd === null ? null : before.noCacheUsd + result.cost.noCacheUsd
+          })
           for (const n of Object.values(result.newlyPruned)) prunedTokens += n
           if (result.warm?._tag === "Warmed") turnCosts[t]! += costOf(result.warm.usage)
           result.responses.forEach((r, i) => {
@@ -165,6 +172,11 @@ export const runWorkload = (
       totalCostUsd: snap.totalCostUsd,
       noCacheCostUsd: snap.noCacheCostUsd,
       oracleCostUsd: Option.match(oracle, { onNone: () => null, onSome: (o) => round(o.costUsd()) }),
+      perSession: {
+        count: sessionCosts.size,
+        ...summarizeCosts([...sessionCosts.values()].map((c) => c.usd)),
+        noCache: summarizeCosts([...sessionCosts.values()].map((c) => c.noCacheUsd))
+      },
       prunedTokens,
       retries,
       failedRequests,

@@ -19,7 +19,7 @@ const runOn = (name: string, warming: "off" | "always" | "auto", pruning = false
 
 const REPORT_KEYS = [
   "workload", "provider", "model", "warming", "pruning", "turns", "sessions", "calls", "totalCostUsd",
-  "noCacheCostUsd", "oracleCostUsd", "prunedTokens", "retries", "failedRequests", "details"
+  "noCacheCostUsd", "oracleCostUsd", "perSession", "prunedTokens", "retries", "failedRequests", "details"
 ]
 const CALL_KEYS = [
   "count", "cacheHits", "cacheMisses", "inputTokens", "cacheCreationInputTokens", "cacheCreation5mInputTokens",
@@ -66,6 +66,20 @@ describe("time scale", () => {
 })
 
 describe("Runner", () => {
+  it.effect("perSession: every session counted, their costs adding up to the run's, with and without caching", () =>
+    Effect.gen(function*() {
+      const { report } = yield* runOn("multi-user-burst", "auto")
+      const s = report.perSession
+      expect(s.count).toBe(report.sessions)
+      expect(s.count).toBeGreaterThan(1)
+      expect(s.meanUsd! * s.count).toBeCloseTo(report.totalCostUsd!, 6)
+      expect(s.noCache.meanUsd! * s.count).toBeCloseTo(report.noCacheCostUsd!, 6)
+      expect(s.p50Usd!).toBeLessThanOrEqual(s.p95Usd!)
+      expect(s.p95Usd!).toBeLessThanOrEqual(s.maxUsd!)
+      // the first session writes the shared prefix, the others read it: the most expensive is the writer
+      expect(s.maxUsd!).toBeGreaterThan(s.p50Usd!)
+    }))
+
   it.effect("the report has the documented shape and adds up", () =>
     Effect.gen(function*() {
       const { report, turnCostsUsd } = yield* runOn("single-chat", "always")
@@ -77,6 +91,10 @@ describe("Runner", () => {
       expect(report.totalCostUsd).toBeCloseTo(report.calls.warm.costUsd! + report.calls.request.costUsd!, 9)
       // per-turn costs cover every call
       expect(turnCostsUsd.reduce((a, b) => a + b, 0)).toBeCloseTo(report.totalCostUsd!, 6)
+      // one session: its cost is the run's
+      expect(report.perSession.count).toBe(1)
+      expect(report.perSession.meanUsd).toBeCloseTo(report.totalCostUsd!, 9)
+      expect(report.perSession.noCache.maxUsd).toBeCloseTo(report.noCacheCostUsd!, 9)
       expect(report.details.simulatedTime).toBe(true)
       expect(JSON.parse(JSON.stringify(report))).toEqual(report)
     }), 60_000)
