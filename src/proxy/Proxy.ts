@@ -45,6 +45,7 @@ import { decodeRequest } from "../Prompt.js"
 import type { ProviderError } from "../ProviderError.js"
 import { ConnectionError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
+import { annotate, GenAi, PromptCache, usageAttributes, withSpan } from "../Telemetry.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { WarmRegistry } from "../WarmRegistry.js"
 import type { Exchange } from "./Upstream.js"
@@ -267,11 +268,21 @@ export const make = (options: ProxyOptions) =>
       // logs what it cost — one fiber per request beside the platform's, no races: the proxy's CPU
       // goes to fibers first (docs/benchmarks.md)
       inFlight++
+      // a span per proxied request (made only when tracing is on), the gate's and the call's under it
       const fiber = yield* Effect.forkDaemon(Effect.onExit(call, (exit) =>
         Deferred.succeed(exchange.respond, Exit.isFailure(exit) ? failedOf(exit) : HttpServerResponse.empty({ status: 502 })).pipe(
           Effect.zipRight(Effect.flatMap(Deferred.await(exchange.respond), (answered) => record(exit, answered.status))),
           Effect.ensuring(Effect.sync(() => void inFlight--))
-        )))
+        )).pipe(
+          withSpan("prompt_cache.proxy", {
+            kind: "server",
+            attributes: {
+              "http.request.method": request.method,
+              "url.path": path,
+              ...(messages !== undefined ? { [GenAi.requestModel]: messages.model } : {})
+            }
+          })
+        ))
       const nodeResponse = NodeHttpServerRequest.toServerResponse(request)
       const onClose = () => void (nodeResponse.writableEnded || fiber.unsafeInterruptAsFork(FiberId.none))
       if (nodeResponse.destroyed) onClose()
@@ -302,7 +313,16 @@ export const make = (options: ProxyOptions) =>
           savedUsd: savedMicros === undefined ? undefined : microsToUsd(savedMicros),
           latencyMs: Date.now() - started
         }
-        return Effect.zipRight(metrics.recordGate(gate, savedMicros), options.onAccess === undefined ? Effect.void : options.onAccess(line))
+        const traced = annotate({
+          [PromptCache.gate]: gate,
+          "http.response.status_code": status,
+          ...(usage === undefined ? {} : usageAttributes(usage)),
+          ...(line.costUsd === undefined ? {} : { [PromptCache.costUsd]: line.costUsd })
+        })
+        return Effect.zipRight(
+          Effect.zipRight(traced, metrics.recordGate(gate, savedMicros)),
+          options.onAccess === undefined ? Effect.void : options.onAccess(line)
+        )
       }
       return response
     })

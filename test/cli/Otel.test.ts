@@ -5,11 +5,15 @@
  * attributes add up to the report's figures; no key reaches them; a protocol the program cannot speak
  * is refused in one line.
  */
-import { describe, expect, it } from "@effect/vitest"
+import Anthropic from "@anthropic-ai/sdk"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { spawn } from "node:child_process"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
+import * as SimulatorServer from "../../src/simulator/SimulatorServer.js"
 
 interface OtlpValue {
   readonly stringValue?: string
@@ -124,4 +128,51 @@ describe("OpenTelemetry export from the program", () => {
       expect(run.stderr).toContain("OTEL_EXPORTER_OTLP_PROTOCOL")
       expect(run.stderr).toContain("grpc")
     }))
+
+  const Serve = SimulatorServer.layer().pipe(
+    Layer.provideMerge(SimulatedProvider.layer({ latency: { ...SimulatedProvider.zeroLatency, baseMs: 200, outputMsPerToken: 1 } }))
+  )
+
+  layer(Serve, { excludeTestServices: true })("the proxy", (it) => {
+    it.scoped("a span per proxied request, the gate's and the call's under it; no key in any span", () =>
+      Effect.gen(function*() {
+        const otlp = yield* receiver
+        const server = yield* SimulatorServer.SimulatorServer
+        const KEY = "sk-ant-otel-proxy-0123456789-secret"
+        const proxy = yield* Effect.acquireRelease(
+          Effect.async<{ readonly url: string; readonly stop: () => Promise<void> }>((resume) => {
+            const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "proxy", "--port", "0", "--anthropic-upstream", server.url], {
+              env: { ...process.env, REDIS_URL: "", PROXY_TENANT_SECRET: "s", OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
+              stdio: ["ignore", "pipe", "pipe"]
+            })
+            const closed = new Promise<void>((done) => child.on("close", () => done()))
+            let out = ""
+            child.stdout.on("data", (d) => {
+              out += d
+              const url = /ANTHROPIC_BASE_URL=(\S+)/.exec(out)?.[1]
+              if (url !== undefined) resume(Effect.succeed({ url, stop: () => (child.kill("SIGTERM"), closed) }))
+            })
+          }),
+          (p) => Effect.promise(p.stop)
+        )
+        const sdk = new Anthropic({ apiKey: KEY, baseURL: proxy.url, maxRetries: 0 })
+        const system = [{ type: "text" as const, text: "You answer briefly. ".repeat(800), cache_control: { type: "ephemeral" as const } }]
+        yield* Effect.promise(() =>
+          Promise.all([1, 2, 3].map((i) => sdk.messages.create({ model: "claude-sonnet-4-6", max_tokens: 8, system, messages: [{ role: "user", content: `q${i}` }] })))
+        )
+        // the proxy flushes its spans when it stops
+        yield* Effect.promise(proxy.stop)
+        const proxied = otlp.spans.filter((s) => s.name === "prompt_cache.proxy")
+        expect(proxied).toHaveLength(3)
+        expect(proxied.map((s) => attr(s, "prompt_cache.gate")).sort()).toEqual(["led", "waited", "waited"])
+        for (const span of proxied) {
+          expect(attr(span, "http.response.status_code")).toBe(200)
+          const request = otlp.spans.find((s) => s.parentSpanId === span.spanId)
+          expect(request?.name).toBe("prompt_cache.request")
+          expect(otlp.spans.find((s) => s.parentSpanId === request?.spanId)?.name).toBe("chat claude-sonnet-4-6")
+        }
+        expect(proxied.reduce((n, s) => n + Number(attr(s, "gen_ai.usage.cache_read.input_tokens")), 0)).toBeGreaterThan(0)
+        expect(JSON.stringify(otlp.spans)).not.toContain(KEY)
+      }))
+  })
 })
