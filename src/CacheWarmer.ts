@@ -357,19 +357,19 @@ export const make = (config: WarmerConfig = {}) =>
       self.pipe(
         Effect.ensuring(Effect.suspend(() => {
           const wait = waitedMs?.()
-          return annotate({
+          return annotate(() => ({
             [PromptCache.gate]: typeof outcome === "function" ? outcome() : outcome,
             ...(wait !== undefined ? { [PromptCache.waitMs]: wait } : {})
-          })
+          }))
         })),
-        withSpan("prompt_cache.request", {
+        withSpan("prompt_cache.request", () => ({
           attributes: {
             [PromptCache.breakpoints]: bps.length,
             ...(bps.length > 0
               ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint), [PromptCache.ttl]: bps[bps.length - 1]!.ttl }
               : {})
           }
-        })
+        }))
       )
 
     const warmCall = (shared: Planned, bps: ReadonlyArray<PlannedBreakpoint>) =>
@@ -435,18 +435,18 @@ export const make = (config: WarmerConfig = {}) =>
     const withWarmSpan = (shared: Planned) => <O extends WarmOutcome | undefined>(self: Effect.Effect<O>): Effect.Effect<O> =>
       self.pipe(
         Effect.tap((outcome) =>
-          outcome === undefined ? Effect.void : annotate({
-            "prompt_cache.warm": outcome._tag,
+          outcome === undefined ? Effect.void : annotate(() => ({
+            [PromptCache.warm]: outcome._tag,
             ...(outcome._tag === "Skipped" ? { [PromptCache.skipReason]: outcome.reason } : {})
-          })
+          }))
         ),
-        withSpan("prompt_cache.establish", {
+        withSpan("prompt_cache.establish", () => ({
           attributes: {
             [PromptCache.warming]: policy,
             [PromptCache.breakpoints]: shared.breakpoints.length,
             ...(shared.breakpoints.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(shared.breakpoints.at(-1)!.fingerprint) } : {})
           }
-        })
+        }))
       )
 
     const keepAliveOptions = config.keepAlive === false || config.keepAlive === undefined || policy !== "auto"

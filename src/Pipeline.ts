@@ -238,11 +238,11 @@ export const make = (options: PipelineOptions = {}) =>
             }).pipe(
               // the price decision, the rules applied and the tokens removed — never what they were
               Effect.tap((pruned) =>
-                annotate({
-                  "prompt_cache.prune.decision": pruned.decision === undefined ? "none" : `${pruned.decision._tag}:${pruned.decision.reason}`,
+                annotate(() => ({
+                  [PromptCache.pruneDecision]: pruned.decision === undefined ? "none" : `${pruned.decision._tag}:${pruned.decision.reason}`,
                   [PromptCache.pruneRules]: Object.keys(pruned.newlyPruned).join(","),
                   [PromptCache.prunedTokens]: Object.values(pruned.newlyPruned).reduce((a, b) => a + b, 0)
-                })
+                }))
               ),
               withSpan("prompt_cache.prune")
             )
@@ -264,13 +264,13 @@ export const make = (options: PipelineOptions = {}) =>
             const sharedPlan = planOf(shared)
             // the plans go to the warmer as they are: it reads their breakpoints, never recomputes them
             const plans = input.prompts.map((p) => planOf(withPrompt(conversation, p)))
-            const planned = annotate({
+            const planned = annotate(() => ({
               [PromptCache.breakpoints]: sharedPlan.breakpoints.length,
               [PromptCache.sharedTokens]: sharedPlan.sharedTokens,
               ...(sharedPlan.shared !== undefined
                 ? { [PromptCache.fingerprint]: shortFingerprint(sharedPlan.shared.fingerprint), [PromptCache.ttl]: sharedPlan.shared.ttl }
                 : {})
-            }).pipe(withSpan("prompt_cache.plan"))
+            })).pipe(withSpan("prompt_cache.plan"))
             return Effect.zipRight(planned, Effect.map(
               warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency }),
               (result): TurnResult => {
@@ -295,23 +295,23 @@ export const make = (options: PipelineOptions = {}) =>
             ).pipe(
               // the turn's cost and the session's so far, on the turn's span
               Effect.tap((result) =>
-                annotate({
+                annotate(() => ({
                   ...(result.cost.usd !== null ? { [PromptCache.costUsd]: result.cost.usd } : {}),
-                  ...(Number.isNaN(session.costMicros) ? {} : { "prompt_cache.session_cost_usd": Pricing.microsToUsd(session.costMicros) })
-                })
+                  ...(Number.isNaN(session.costMicros) ? {} : { [PromptCache.sessionCostUsd]: Pricing.microsToUsd(session.costMicros) })
+                }))
               )
             ))
           })
         )
       }).pipe(
-        withSpan("prompt_cache.turn", {
+        withSpan("prompt_cache.turn", () => ({
           attributes: {
             [GenAi.requestModel]: input.conversation.model,
             [GenAi.conversationId]: input.sessionId,
             [PromptCache.requests]: input.prompts.length,
             [PromptCache.warming]: warmer.policy
           }
-        })
+        }))
       )
 
     const service: PipelineService = {

@@ -47,7 +47,10 @@ export const PromptCache = {
   waitMs: "prompt_cache.wait_ms",
   skipReason: "prompt_cache.skip_reason",
   ttl: "prompt_cache.ttl",
+  warm: "prompt_cache.warm",
+  pruneDecision: "prompt_cache.prune.decision",
   costUsd: "prompt_cache.cost_usd",
+  sessionCostUsd: "prompt_cache.session_cost_usd",
   attempt: "prompt_cache.attempt",
   requests: "prompt_cache.requests",
   prunedTokens: "prompt_cache.pruned_tokens",
@@ -92,16 +95,22 @@ const spanIn = (context: Context.Context<never>): Tracer.Span | undefined => {
 }
 
 /**
- * Sets attributes on the current span. Unlike `Effect.annotateCurrentSpan`, costs nothing when there
- * is no span (tracing off), where that builds an exception to learn it.
+ * Sets attributes on the current span (given, or computed only when there is one). Unlike
+ * `Effect.annotateCurrentSpan`, costs nothing when there is no span (tracing off), where that builds
+ * an exception to learn it.
  *
  * @since 0.3.0
  * @category spans
  */
-export const annotate = (attributes: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
+export const annotate = (
+  attributes: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>)
+): Effect.Effect<void> =>
   Effect.contextWith((context: Context.Context<never>) => {
     const span = spanIn(context)
-    if (span !== undefined) for (const key in attributes) span.attribute(key, attributes[key])
+    if (span === undefined) return
+    // a function is called only when there is a span to annotate
+    const all = typeof attributes === "function" ? attributes() : attributes
+    for (const key in all) span.attribute(key, all[key])
   })
 
 /**
@@ -117,17 +126,32 @@ export const event = (name: string, nanos: bigint, attributes?: Readonly<Record<
 
 /**
  * `Effect.withSpan`, made only when tracing is on (`Layer.setTracerEnabled(false)` turns it off): off,
- * the effect runs as it is — no span, no context copy, no stack trace (never captured here).
+ * the effect runs as it is — no span, no context copy, no stack trace (never captured here), and
+ * options given as a function are never computed.
  *
  * @since 0.3.0
  * @category spans
  */
 export const withSpan = (
   name: string,
-  options?: { readonly kind?: Tracer.SpanKind | undefined; readonly attributes?: Readonly<Record<string, unknown>> | undefined }
+  options?: SpanOptions | (() => SpanOptions)
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.flatMap(
     FiberRef.get(FiberRef.currentTracerEnabled),
-    (enabled) => enabled ? Effect.withSpan(self, name, { ...options, captureStackTrace: false }) : self
+    (enabled) =>
+      enabled
+        ? Effect.withSpan(self, name, { ...(typeof options === "function" ? options() : options), captureStackTrace: false })
+        : self
   )
+
+/**
+ * A span's kind and first attributes.
+ *
+ * @since 0.3.0
+ * @category spans
+ */
+export interface SpanOptions {
+  readonly kind?: Tracer.SpanKind | undefined
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined
+}

@@ -15,9 +15,9 @@
  *
  * @since 0.3.0
  */
+import * as AiError from "@effect/ai/AiError"
 import * as AiLanguageModel from "@effect/ai/LanguageModel"
 import * as AiPrompt from "@effect/ai/Prompt"
-import * as AiError from "@effect/ai/AiError"
 import * as AiResponse from "@effect/ai/Response"
 import type * as AiTool from "@effect/ai/Tool"
 import * as Cause from "effect/Cause"

@@ -80,8 +80,8 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
         }))
     }).pipe(
       // one span per attempt, named as the GenAI conventions name a call; retries are siblings
-      Effect.tap((response) => annotate(responseAttributes(response, pricing))),
-      withSpan(`chat ${request.model}`, {
+      Effect.tap((response) => annotate(() => responseAttributes(response, pricing))),
+      withSpan(`chat ${request.model}`, () => ({
         kind: "client",
         attributes: {
           [GenAi.operationName]: "chat",
@@ -92,7 +92,7 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
           [PromptCache.breakpoints]: bps.length,
           ...(bps.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint) } : {})
         }
-      })
+      }))
     )
     return RetryPolicy.retry(attempt, schedule, (e) => metrics.recordRetry(kind, e._tag)).pipe(
       Effect.tapError((error) => metrics.recordFailure(kind, error._tag)),

@@ -274,14 +274,14 @@ export const make = (options: ProxyOptions) =>
           Effect.zipRight(Effect.flatMap(Deferred.await(exchange.respond), (answered) => record(exit, answered.status))),
           Effect.ensuring(Effect.sync(() => void inFlight--))
         )).pipe(
-          withSpan("prompt_cache.proxy", {
+          withSpan("prompt_cache.proxy", () => ({
             kind: "server",
             attributes: {
               "http.request.method": request.method,
               "url.path": path,
               ...(messages !== undefined ? { [GenAi.requestModel]: messages.model } : {})
             }
-          })
+          }))
         ))
       const nodeResponse = NodeHttpServerRequest.toServerResponse(request)
       const onClose = () => void (nodeResponse.writableEnded || fiber.unsafeInterruptAsFork(FiberId.none))
@@ -313,12 +313,12 @@ export const make = (options: ProxyOptions) =>
           savedUsd: savedMicros === undefined ? undefined : microsToUsd(savedMicros),
           latencyMs: Date.now() - started
         }
-        const traced = annotate({
+        const traced = annotate(() => ({
           [PromptCache.gate]: gate,
           "http.response.status_code": status,
           ...(usage === undefined ? {} : usageAttributes(usage)),
           ...(line.costUsd === undefined ? {} : { [PromptCache.costUsd]: line.costUsd })
-        })
+        }))
         return Effect.zipRight(
           Effect.zipRight(traced, metrics.recordGate(gate, savedMicros)),
           options.onAccess === undefined ? Effect.void : options.onAccess(line)
