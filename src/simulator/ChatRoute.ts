@@ -78,8 +78,21 @@ export const errorResponse = (options: {
     }
   )
 
-const fromProviderError = (error: ProviderError, requestId: string) =>
+/** a typed error in OpenAI's shape */
+export const fromProviderError = (error: ProviderError, requestId: string) =>
   errorResponse({ ...openaiStatus(error), message: error.detail, requestId, retryAfterMs: retryAfterMs(error) })
+
+/** a scripted error step in OpenAI's shape, with its `retry-after` if it has one */
+export const scriptedError = (step: Extract<ScriptStep, { readonly _tag: "Error" }>, requestId: string) =>
+  errorResponse({
+    status: step.status,
+    type: step.type,
+    message: step.message ?? step.type,
+    requestId,
+    ...(step.retryAfterMs !== undefined || step.retryAfterSeconds !== undefined
+      ? { retryAfterMs: step.retryAfterMs ?? (step.retryAfterSeconds ?? 0) * 1000 }
+      : {})
+  })
 
 const encoder = new TextEncoder()
 const frame = (data: unknown) => encoder.encode(`data: ${JSON.stringify(data)}\n\n`)
@@ -111,17 +124,7 @@ export const handle = (
       })
     }
     const body = decoded.right as Record<string, unknown>
-    if (step?._tag === "Error") {
-      return errorResponse({
-        status: step.status,
-        type: step.type,
-        message: step.message ?? step.type,
-        requestId,
-        ...(step.retryAfterMs !== undefined || step.retryAfterSeconds !== undefined
-          ? { retryAfterMs: step.retryAfterMs ?? (step.retryAfterSeconds ?? 0) * 1000 }
-          : {})
-      })
-    }
+    if (step?._tag === "Error") return scriptedError(step, requestId)
     if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))
     if (step?._tag === "Reset" && body.stream !== true) {
       destroy(httpRequest)

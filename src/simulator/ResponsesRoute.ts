@@ -13,9 +13,7 @@ import * as Stream from "effect/Stream"
 import { decodeChatRequest } from "../openai/ChatWire.js"
 import type { ChatChunk } from "../openai/ChatWire.js"
 import { fromCompletion, makeEventWriter, toChatBody } from "../openai/ResponsesWire.js"
-import type { ProviderError } from "../ProviderError.js"
-import { retryAfterMs } from "../ProviderError.js"
-import { errorResponse, openaiStatus } from "./ChatRoute.js"
+import { errorResponse, fromProviderError, openaiStatus, scriptedError } from "./ChatRoute.js"
 import type { ScriptStep } from "./Script.js"
 import type { SimulatorService } from "./SimulatedProvider.js"
 import * as SimulatedOpenAI from "./SimulatedOpenAI.js"
@@ -25,9 +23,6 @@ import { forked } from "./Streaming.js"
 const encoder = new TextEncoder()
 const frames = (events: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<Uint8Array> =>
   events.map((e) => encoder.encode(`event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`))
-
-const fromProviderError = (error: ProviderError, requestId: string) =>
-  errorResponse({ ...openaiStatus(error), message: error.detail, requestId, retryAfterMs: retryAfterMs(error) })
 
 /**
  * The route: the body (parsed as JSON, or why not) read as the Chat body it asks for, a scripted
@@ -47,17 +42,7 @@ export const handle = (
     const decoded = yield* Effect.either(decodeChatRequest(chat.right))
     if (Either.isLeft(decoded)) return invalid("the input has no message to answer")
     const body = decoded.right as Record<string, unknown>
-    if (step?._tag === "Error") {
-      return errorResponse({
-        status: step.status,
-        type: step.type,
-        message: step.message ?? step.type,
-        requestId,
-        ...(step.retryAfterMs !== undefined || step.retryAfterSeconds !== undefined
-          ? { retryAfterMs: step.retryAfterMs ?? (step.retryAfterSeconds ?? 0) * 1000 }
-          : {})
-      })
-    }
+    if (step?._tag === "Error") return scriptedError(step, requestId)
     if (step?._tag === "Delay") yield* Effect.sleep(Duration.millis(step.ms))
     if (body.stream === true) {
       const { first, rest } = yield* forked(SimulatedOpenAI.chunks(sim.direct, sim.table, body, true))
