@@ -98,6 +98,12 @@ export const timeToBegunMs = Metric.histogram(
 )
 /** @since 0.1.0 @category metrics */
 export const latencyMs = Metric.histogram("epc_latency_ms", latencyBoundaries, "total call latency, ms")
+/** @since 0.3.0 @category metrics */
+export const sessionCostUsd = Metric.histogram(
+  "epc_session_cost_usd",
+  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 16 }),
+  "what a session (conversation) cost, recorded when it ends, USD"
+)
 
 // ---------------------------------------------------------------------------------------------------
 // Snapshot
@@ -277,6 +283,8 @@ export interface CacheMetricsService {
   readonly recordPruned: (rule: string, tokens: number) => Effect.Effect<void>
   /** one request's gate outcome and, for a waiter that read, the write it avoided (µUSD) */
   readonly recordGate: (outcome: string, savedMicros?: number | undefined) => Effect.Effect<void>
+  /** a session that ended, and what it cost (USD): one observation of the session-cost histogram */
+  readonly recordSession: (costUsd: number) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<Snapshot>
 }
 
@@ -434,6 +442,7 @@ export const make = Effect.gen(function*() {
           gateSavedMicrosTotal.unsafeUpdate(savedMicros, [])
         }
       }),
+    recordSession: (costUsd) => Effect.sync(() => sessionCostUsd.unsafeUpdate(costUsd, [])),
     recordPruned: (rule, tokens) =>
       Effect.sync(() => {
         bump(pruned, rule, tokens)

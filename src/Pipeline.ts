@@ -109,7 +109,7 @@ export interface PipelineService {
   readonly turn: (input: TurnInput) => Effect.Effect<TurnResult>
   /** a session's cost so far (none for a session it does not know, or has forgotten) */
   readonly sessionCost: (sessionId: string) => Effect.Effect<Option.Option<SessionCost>>
-  /** forget a session's state */
+  /** forget a session's state (it has ended): its cost goes into the session-cost histogram */
   readonly forget: (sessionId: string) => Effect.Effect<void>
 }
 
@@ -323,8 +323,16 @@ export const make = (options: PipelineOptions = {}) =>
             ? Option.none()
             : Option.some({ turns: state.turns, usd: usd(state.costMicros), noCacheUsd: usd(state.noCacheMicros) })
         }),
+      // a session that ends is one observation of the session-cost histogram (never a label per id)
       forget: (id) =>
-        Effect.zipRight(Effect.sync(() => void sessions.delete(id)), pruner.forget(id))
+        Effect.suspend(() => {
+          const state = sessions.peek(id)
+          sessions.delete(id)
+          const ended = state === undefined || state.turns === 0 || Number.isNaN(state.costMicros)
+            ? Effect.void
+            : metrics.recordSession(Pricing.microsToUsd(state.costMicros))
+          return Effect.zipRight(ended, pruner.forget(id))
+        })
     }
     return service
   })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
@@ -81,8 +82,13 @@ describe("Pipeline", () => {
       expect(session.usd).toBeCloseTo(first.cost.usd! + second.cost.usd!, 9)
       expect(session.usd).toBeCloseTo((yield* metrics.snapshot).totalCostUsd!, 9)
       expect(session.noCacheUsd).toBeCloseTo(first.cost.noCacheUsd! + second.cost.noCacheUsd!, 9)
+      // the session ends: one observation of the session-cost histogram, at its cost
+      const before = yield* Metric.value(CacheMetrics.sessionCostUsd)
       yield* pipeline.forget("costed")
       expect(yield* pipeline.sessionCost("costed")).toEqual(Option.none())
+      const after = yield* Metric.value(CacheMetrics.sessionCostUsd)
+      expect(after.count - before.count).toBe(1)
+      expect(after.sum - before.sum).toBeCloseTo(session.usd!, 9)
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("the next turn reads the previous turn's prefix and writes only what is new", () =>

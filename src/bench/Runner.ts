@@ -153,6 +153,8 @@ export const runWorkload = (
             costUsd: snap.totalCostUsd
           })
         }
+        // the session has ended: its state goes, its cost into the session-cost histogram
+        yield* pipeline.forget(`${workload.name}#${s}`)
       })
 
     const started = yield* Clock.currentTimeMillis
