@@ -182,6 +182,11 @@ const proxy = Command.make(
       Options.withDescription("the access log on stderr, one line per request (default: text)"),
       Options.withDefault("text" as const)
     ),
+    streamLeaders: Options.boolean("stream-leaders").pipe(
+      Options.withDescription(
+        "a non-streaming Anthropic request that others wait for is sent streamed (its body gains \"stream\": true) and its answer assembled for its client, so the others go at its first byte (default: off: bodies go upstream as sent)"
+      )
+    ),
     prices
   },
   (o) => ProxyCommand.handle(o)

@@ -33,6 +33,7 @@ export interface Args {
   readonly maxConcurrentPerTenant: Option.Option<number>
   readonly metricsPort: Option.Option<number>
   readonly logFormat: "text" | "json"
+  readonly streamLeaders: boolean
   readonly prices: Option.Option<string>
 }
 
@@ -75,6 +76,7 @@ export const handle = (cmd: Args) =>
         maxWaitMs: cmd.maxWaitMs,
         graceMs: cmd.graceMs,
         maxConcurrentPerTenant: Option.getOrUndefined(cmd.maxConcurrentPerTenant),
+        streamLeaders: cmd.streamLeaders,
         tenantSecret: secret,
         onAccess: (line) => Console.error(print(line))
       }).pipe(Effect.mapError((e) => new UsageError({ detail: `cannot listen on ${cmd.host}:${cmd.port}: ${listenFailure(e.cause)}` })))

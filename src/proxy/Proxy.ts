@@ -78,6 +78,13 @@ export interface ProxyOptions {
    */
   readonly maxConcurrentPerTenant?: number | undefined
   /**
+   * a non-streaming Anthropic request that others wait for (a leader) is sent streamed — its body
+   * gains `"stream": true`, the one change the proxy makes to a body, opt-in — and its answer
+   * assembled into the JSON message its client asked for, so its waiters go at the first byte rather
+   * than at its end (default false)
+   */
+  readonly streamLeaders?: boolean | undefined
+  /**
    * how the upstream is reached (an undici `Dispatcher`); default: a keep-alive `Agent` of the
    * proxy's own, closed with it
    */
@@ -250,7 +257,11 @@ export const make = (options: ProxyOptions) =>
       const asks = wire !== "other" && marksCache(wire, body)
       const json = asks ? Upstream.parse(new TextDecoder().decode(body)) : undefined
       const messages = asks ? yield* gateable(wire as "anthropic" | "openai", json) : undefined
-      const tagged = { ...(messages ?? { model: "", max_tokens: 0, messages: [] }), [Upstream.EXCHANGE]: exchange } as MessagesRequest
+      const streamLeader = options.streamLeaders === true && wire === "anthropic" && messages !== undefined && json?.stream !== true
+      const tagged = {
+        ...(messages ?? { model: "", max_tokens: 0, messages: [] }),
+        [Upstream.EXCHANGE]: streamLeader ? { ...exchange, streamLeader } : exchange
+      } as MessagesRequest
       let call: Effect.Effect<Response, ProviderError>
       if (messages === undefined) {
         call = upstream.create(tagged)

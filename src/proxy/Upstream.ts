@@ -47,6 +47,12 @@ export interface Exchange {
   readonly clientGone: Effect.Effect<never, ConnectionError>
   /** the tenant's share of upstream calls: the call, from sending to the end of its answer, holds it */
   readonly permit: <A, E>(call: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /**
+   * a JSON request that leads (others wait for its prefix) is sent streamed and its answer assembled
+   * into the JSON message its client asked for, so its waiters go at the first byte (opt-in: the body
+   * gains `"stream": true`); Anthropic's wire only
+   */
+  readonly streamLeader?: boolean | undefined
   /** set when the upstream response began */
   begunAt?: number
 }
@@ -103,6 +109,60 @@ export const makeSseReader = () => {
   }
 }
 
+/**
+ * Assembles Anthropic's streamed events into the message the non-streaming API returns: the
+ * `message_start` skeleton, each content block from its start and deltas (text, tool input JSON,
+ * thinking and its signature, citations), the `message_delta`'s stop reason and usage.
+ */
+export const makeMessageAssembler = () => {
+  let message: Record<string, unknown> | undefined
+  const blocks: Array<Record<string, unknown>> = []
+  const partialJson = new Map<number, string>()
+  return {
+    see: (type: string | undefined, json: Record<string, unknown>): void => {
+      switch (type) {
+        case "message_start":
+          message = { ...(json.message as Record<string, unknown>) }
+          break
+        case "content_block_start":
+          blocks[json.index as number] = { ...(json.content_block as Record<string, unknown>) }
+          break
+        case "content_block_delta": {
+          const index = json.index as number
+          const block = blocks[index]
+          const delta = json.delta as Record<string, unknown>
+          if (block === undefined) break
+          if (delta.type === "text_delta") block.text = String(block.text ?? "") + String(delta.text ?? "")
+          else if (delta.type === "input_json_delta") partialJson.set(index, (partialJson.get(index) ?? "") + String(delta.partial_json ?? ""))
+          else if (delta.type === "thinking_delta") block.thinking = String(block.thinking ?? "") + String(delta.thinking ?? "")
+          else if (delta.type === "signature_delta") block.signature = delta.signature
+          else if (delta.type === "citations_delta") block.citations = [...((block.citations as Array<unknown>) ?? []), delta.citation]
+          break
+        }
+        case "content_block_stop": {
+          const index = json.index as number
+          const text = partialJson.get(index)
+          if (text !== undefined && blocks[index] !== undefined) blocks[index]!.input = text === "" ? {} : parse(text) ?? {}
+          break
+        }
+        case "message_delta":
+          if (message !== undefined) {
+            const delta = json.delta as Record<string, unknown>
+            message = {
+              ...message,
+              stop_reason: delta.stop_reason ?? message.stop_reason,
+              stop_sequence: delta.stop_sequence ?? message.stop_sequence,
+              usage: { ...(message.usage as Record<string, unknown>), ...(json.usage as Record<string, unknown>) }
+            }
+          }
+          break
+      }
+    },
+    /** the message, once its stream has ended */
+    message: (): Record<string, unknown> | undefined => (message === undefined ? undefined : { ...message, content: blocks.filter((b) => b !== undefined) })
+  }
+}
+
 /** a JSON object, or undefined when the text is not one */
 export const parse = (text: string): Record<string, unknown> | undefined => {
   try {
@@ -128,6 +188,56 @@ const readAll = (body: Undici.Dispatcher.ResponseData["body"], detail: string, w
     catch: () => new ConnectionError({ detail, ...withId })
   }).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
 
+/** the body with `"stream": true` (a JSON leader streamed upstream) */
+const streamedBody = (body: Uint8Array): Uint8Array => {
+  const json = parse(utf8.decode(body))
+  return json === undefined ? body : new TextEncoder().encode(JSON.stringify({ ...json, stream: true }))
+}
+
+/**
+ * A leader's stream read to its end and answered as the JSON message its client asked for: the
+ * waiters go at the stream's first event (`message_start`, with the cache usage).
+ */
+const assembled = (
+  ex: Exchange,
+  body: Undici.Dispatcher.ResponseData["body"],
+  status: number,
+  headers: Record<string, string>,
+  onBegun: (usage: Usage | undefined) => Effect.Effect<void>,
+  withId: { readonly requestId?: string },
+  model: string
+): Effect.Effect<Response, ProviderError> =>
+  Effect.gen(function*() {
+    const read = makeSseReader()
+    const message = makeMessageAssembler()
+    let begun = false
+    yield* NodeStream.fromReadable<ConnectionError>(
+      () => body,
+      () => new ConnectionError({ detail: "the stream was cut before its end", ...withId })
+    ).pipe(
+      Stream.interruptWhen(ex.clientGone),
+      Stream.runForEach((chunk) =>
+        Effect.forEach(read(chunk), (e) => {
+          const json = parse(e.data)
+          if (json === undefined) return Effect.void
+          const type = e.event ?? (json.type as string | undefined)
+          message.see(type, json)
+          if (type !== "message_start" || begun) return Effect.void
+          begun = true
+          ex.begunAt = Date.now()
+          const usage = (json.message as { usage?: ApiUsage } | undefined)?.usage
+          return onBegun(usage === undefined ? undefined : fromApiUsage(usage))
+        }, { discard: true })
+      )
+    )
+    const whole = message.message()
+    if (whole === undefined) return yield* Effect.fail(new ConnectionError({ detail: "the stream ended without a message", ...withId }))
+    const bytes = new TextEncoder().encode(JSON.stringify(whole))
+    const { ["content-type"]: _contentType, ...rest } = headers
+    yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status, headers: rest, contentType: "application/json" }))
+    return { id: String(whole.id ?? ""), model, content: [], stopReason: null, usage: fromApiUsage(whole.usage as ApiUsage), ...withId }
+  })
+
 /**
  * The upstream `LanguageModel`, calling through `dispatcher` (an undici `Agent`, or the global one).
  * `provider` names it in reports.
@@ -142,6 +252,9 @@ export const make = (dispatcher: Undici.Dispatcher, provider = "proxy"): Languag
       if (ex === undefined) return yield* Effect.die(new Error("a proxy request without its exchange"))
       const url = new URL(ex.url)
       const bodyless = ex.method === "GET" || ex.method === "HEAD"
+      // a JSON leader, opted in: streamed upstream, its answer assembled for its client
+      const assembling = ex.streamLeader === true && onBegun !== undefined && ex.wire === "anthropic"
+      const sent = assembling ? streamedBody(ex.body) : ex.body
       const response = yield* Effect.tryPromise({
         // interrupted before the answer began (a client gone, a shutdown): the request is aborted
         try: (signal) =>
@@ -150,7 +263,7 @@ export const make = (dispatcher: Undici.Dispatcher, provider = "proxy"): Languag
             path: url.pathname + url.search,
             method: ex.method as Undici.Dispatcher.HttpMethod,
             headers: ex.headers,
-            body: bodyless ? null : ex.body,
+            body: bodyless ? null : sent,
             signal,
             // a model may think for minutes before its first byte: time is the client's to limit
             headersTimeout: 0,
@@ -195,6 +308,7 @@ export const make = (dispatcher: Undici.Dispatcher, provider = "proxy"): Languag
         yield* Deferred.succeed(ex.respond, HttpServerResponse.uint8Array(bytes, { status, headers }))
         return { id: String(body?.id ?? ""), model, content: [], stopReason: null, usage, ...withId }
       }
+      if (assembling) return yield* assembled(ex, response.body, status, headers, onBegun, withId, model)
       // a stream: piped to the client as it comes, read on the way
       const read = makeSseReader()
       let usage: Usage | undefined

@@ -41,7 +41,8 @@ const access: Array<Proxy.AccessLine> = []
 const proxyLayer = (
   registry: Layer.Layer<WarmRegistry.WarmRegistry> = WarmRegistry.layerMemory(),
   maxBodyBytes?: number,
-  maxConcurrentPerTenant?: number
+  maxConcurrentPerTenant?: number,
+  streamLeaders?: boolean
 ) =>
   Layer.unwrapEffect(Effect.map(SimulatorServer.SimulatorServer, (server) =>
     Proxy.layer({
@@ -51,6 +52,7 @@ const proxyLayer = (
       tenantSecret: "replicas-share-this",
       maxBodyBytes,
       maxConcurrentPerTenant,
+      streamLeaders,
       onAccess: (line) => Effect.sync(() => void access.push(line))
     }).pipe(
       Layer.provideMerge(CacheMetrics.layer),
@@ -261,6 +263,65 @@ describe("the proxy, between real clients and serve", () => {
           expect(r.body).toMatchObject({ type: "error", error: { type: "request_too_large" } })
         }
         expect((yield* server.received).length).toBe(before)
+      }))
+  })
+
+  layer(Layer.provideMerge(proxyLayer(WarmRegistry.layerMemory(), undefined, undefined, true), Serve), { excludeTestServices: true })("--stream-leaders", (it) => {
+    it.effect("a JSON leader is streamed upstream and assembled: its waiters go at its first byte, its client gets the whole message", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const sim = yield* SimulatedProvider.Simulator
+        const from = (yield* sim.calls).length
+        const system = [{ type: "text" as const, text: SYSTEM + "stream-leaders", cache_control: { type: "ephemeral" as const } }]
+        const ask = (i: number) =>
+          sdk(proxy.url).messages.create({ model: "claude-sonnet-4-6", max_tokens: 150, system, messages: [{ role: "user", content: `question ${i}` }] })
+        const responses = yield* Effect.promise(() => Promise.all([0, 1, 2, 3].map(ask)))
+        const calls = (yield* sim.calls).slice(from)
+        const leader = calls.find((c) => (c.usage?.cacheCreation5m ?? 0) >= 1_000)!
+        const waiters = calls.filter((c) => c !== leader)
+        // the leader went streamed, the waiters as their clients sent them, between its begin and its end
+        expect(leader.streamed).toBe(true)
+        expect(waiters.every((c) => !c.streamed && c.startedAt >= leader.begunAt! && c.startedAt < leader.completedAt!)).toBe(true)
+        expect(waiters.every((c) => (c.usage?.cacheRead ?? 0) > 0)).toBe(true)
+        // every client got the non-streaming API's message, the leader's assembled from its stream
+        for (const r of responses) {
+          expect(r.type).toBe("message")
+          expect(r.content[0]?.type).toBe("text")
+          expect(r.content[0]?.type === "text" ? r.content[0].text.length : 0).toBeGreaterThan(0)
+          expect(r.stop_reason).toBe("max_tokens")
+          expect(r.usage.output_tokens).toBe(150)
+        }
+        const written = responses.find((r) => (r.usage.cache_creation_input_tokens ?? 0) > 0)!
+        expect(written.usage.cache_creation_input_tokens).toBe(leader.usage!.cacheCreation5m)
+        expect(written.id).toBe(leader.id)
+      }))
+
+    it.effect("a forced tool call assembles its input from the streamed JSON deltas", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const sim = yield* SimulatedProvider.Simulator
+        const from = (yield* sim.calls).length
+        const system = [{ type: "text" as const, text: SYSTEM + "tool-leader", cache_control: { type: "ephemeral" as const } }]
+        const tools = [{ name: "lookup", description: "look up", input_schema: { type: "object" as const, properties: { city: { type: "string" } }, required: ["city"] } }]
+        const responses = yield* Effect.promise(() =>
+          Promise.all([0, 1].map((i) =>
+            sdk(proxy.url).messages.create({
+              model: "claude-sonnet-4-6",
+              max_tokens: 100,
+              system,
+              tools,
+              tool_choice: { type: "tool", name: "lookup" },
+              messages: [{ role: "user", content: `where ${i}` }]
+            })))
+        )
+        for (const r of responses) {
+          const call = r.content.find((b) => b.type === "tool_use")
+          expect(call?.type === "tool_use" ? call.name : undefined).toBe("lookup")
+          expect(call?.type === "tool_use" ? typeof (call.input as { city?: unknown }).city : undefined).toBe("string")
+          expect(r.stop_reason).toBe("tool_use")
+        }
+        // one of the two — the leader — went streamed: its tool input came as JSON deltas
+        expect((yield* sim.calls).slice(from).filter((c) => c.streamed)).toHaveLength(1)
       }))
   })
 
