@@ -88,6 +88,13 @@ export const usageAttributes = (usage: Usage): Record<string, number> => ({
 /** a fingerprint as a span shows it: its first 16 hex digits (enough to join spans, never text) */
 export const shortFingerprint = (fingerprint: string): string => fingerprint.slice(0, 16)
 
+/**
+ * Effect's own tracer, the one every fiber has until an app installs another: it keeps spans in
+ * memory and exports nothing. Under it the library makes no span — nobody would read them, and they
+ * cost the pipeline about a quarter of its throughput (docs/observability.md).
+ */
+const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
 /** the span the fiber is in, when it is a real one (none when tracing is off) */
 const spanIn = (context: Context.Context<never>): Tracer.Span | undefined => {
   const span = Context.getOption(context as Context.Context<Tracer.ParentSpan>, Tracer.ParentSpan)
@@ -105,13 +112,16 @@ const spanIn = (context: Context.Context<never>): Tracer.Span | undefined => {
 export const annotate = (
   attributes: Readonly<Record<string, unknown>> | (() => Readonly<Record<string, unknown>>)
 ): Effect.Effect<void> =>
-  Effect.contextWith((context: Context.Context<never>) => {
-    const span = spanIn(context)
-    if (span === undefined) return
-    // a function is called only when there is a span to annotate
-    const all = typeof attributes === "function" ? attributes() : attributes
-    for (const key in all) span.attribute(key, all[key])
-  })
+  Effect.tracerWith((tracer) =>
+    // under the built-in tracer the library makes no span of its own: an app's span stays as it made it
+    tracer === builtInTracer ? Effect.void : Effect.contextWith((context: Context.Context<never>) => {
+      const span = spanIn(context)
+      if (span === undefined) return
+      // a function is called only when there is a span to annotate
+      const all = typeof attributes === "function" ? attributes() : attributes
+      for (const key in all) span.attribute(key, all[key])
+    })
+  )
 
 /**
  * Adds an event to the current span, at `nanos` (the fiber's clock); nothing without a span.
@@ -120,14 +130,17 @@ export const annotate = (
  * @category spans
  */
 export const event = (name: string, nanos: bigint, attributes?: Readonly<Record<string, unknown>>): Effect.Effect<void> =>
-  Effect.contextWith((context: Context.Context<never>) => {
-    spanIn(context)?.event(name, nanos, attributes as Record<string, unknown> | undefined)
-  })
+  Effect.tracerWith((tracer) =>
+    tracer === builtInTracer ? Effect.void : Effect.contextWith((context: Context.Context<never>) => {
+      spanIn(context)?.event(name, nanos, attributes as Record<string, unknown> | undefined)
+    })
+  )
 
 /**
- * `Effect.withSpan`, made only when tracing is on (`Layer.setTracerEnabled(false)` turns it off): off,
- * the effect runs as it is — no span, no context copy, no stack trace (never captured here), and
- * options given as a function are never computed.
+ * `Effect.withSpan`, made only when someone reads spans: a tracer is installed (OTLP, an
+ * OpenTelemetry SDK, any `Layer.setTracer`) and tracing is on (`Layer.setTracerEnabled(false)` turns
+ * it off). Otherwise the effect runs as it is — no span, no context copy, no stack trace (never
+ * captured here), and options given as a function are never computed.
  *
  * @since 0.3.0
  * @category spans
@@ -137,13 +150,19 @@ export const withSpan = (
   options?: SpanOptions | (() => SpanOptions)
 ) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(
-    FiberRef.get(FiberRef.currentTracerEnabled),
-    (enabled) =>
-      enabled
-        ? Effect.withSpan(self, name, { ...(typeof options === "function" ? options() : options), captureStackTrace: false })
-        : self
+  Effect.tracerWith((tracer) =>
+    tracer === builtInTracer
+      ? self
+      : Effect.flatMap(
+        FiberRef.get(FiberRef.currentTracerEnabled),
+        (enabled) =>
+          enabled
+            ? Effect.withSpan(self, name, { ...(typeof options === "function" ? options() : options), captureStackTrace: false })
+            : self
+      )
   )
+
+
 
 /**
  * A span's kind and first attributes.

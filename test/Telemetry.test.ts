@@ -116,4 +116,15 @@ describe("Telemetry", () => {
       expect(turn.responses.every(Either.isRight)).toBe(true)
       expect(spans).toEqual([])
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
+
+  it.effect("under Effect's built-in tracer (nobody reads spans) the library annotates nothing: an app's own span stays as the app made it", () =>
+    Effect.gen(function*() {
+      const pipeline = yield* Pipeline.Pipeline
+      const appSpan = yield* Effect.flatMap(
+        runClocked(pipeline.turn({ sessionId: "built-in", conversation, prompts: [{ prompt: "a" }, { prompt: "b" }] })),
+        () => Effect.currentSpan
+      ).pipe(Effect.withSpan("the app's own span"))
+      const ours = [...appSpan.attributes.keys()].filter((k) => k.startsWith("prompt_cache.") || k.startsWith("gen_ai."))
+      expect(ours).toEqual([])
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 })
