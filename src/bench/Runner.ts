@@ -94,8 +94,8 @@ export const runWorkload = (
     const oracle = Option.map(price, (p) => new Oracle(p))
     const sessions = workload.sessions ?? 1
     const turnCosts = workload.turns.map(() => 0)
-    /** each session's cost so far, and with no caching (null once unknown) */
-    const sessionCosts = new Map<number, { usd: number | null; noCacheUsd: number | null }>()
+    /** each ended session's cost, and with no caching (null when unknown) */
+    const sessionCosts: Array<Pipeline.SessionCost> = []
     const turnLatencies: Array<number> = []
     let failedRequests = 0
     let firstError: string | undefined
@@ -106,14 +106,12 @@ export const runWorkload = (
     let prunedTokens = 0
     let turnsDone = 0
     const requestsLeft = (from: number) => workload.turns.slice(from).reduce((n, t) => n + t.requests.length, 0)
-    const costOf = (u: Parameters<typeof Pricing.costMicros>[0]) =>
-      Option.match(price, { onNone: () => 0, onSome: (p) => Pricing.microsToUsd(Pricing.costMicros(u, p)) })
 
     const session = (s: number) =>
       Effect.gen(function*() {
         let conversation: MessagesRequest | undefined
         for (let t = 0; t < workload.turns.length; t++) {
-          if (fatal) return
+          if (fatal) break
           const turn = workload.turns[t]!
           if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) {
             yield* Effect.sleep(Duration.seconds(turn.idleSeconds * (options.idleScale ?? 1)))
@@ -126,13 +124,9 @@ export const runWorkload = (
             expectedRemainingRequests: requestsLeft(t + 1)
           })
           turnLatencies.push(result.latencyMs)
-          const before = sessionCosts.get(s) ?? { usd: 0, noCacheUsd: 0 }
-          sessionCosts.set(s, {
-            usd: before.usd === null || result.cost.usd === null ? null : before.usd + result.cost.usd,
-            noCacheUsd: before.noCacheUsd === null || result.cost.noCacheUsd === null ? null : before.noCacheUsd + result.cost.noCacheUsd
-          })
           for (const n of Object.values(result.newlyPruned)) prunedTokens += n
-          if (result.warm?._tag === "Warmed") turnCosts[t]! += costOf(result.warm.usage)
+          // the turn's cost as the pipeline priced it (its warm call and its requests that succeeded)
+          turnCosts[t]! += result.cost.usd ?? 0
           result.responses.forEach((r, i) => {
             if (Either.isLeft(r)) {
               failedRequests++
@@ -140,7 +134,6 @@ export const runWorkload = (
               if (fatalTags.has(r.left._tag)) fatal = true
               return
             }
-            turnCosts[t]! += costOf(r.right.usage)
             if (Option.isSome(oracle)) oracle.value.add(result.requests[i]!, r.right.usage.output)
           })
           turnsDone++
@@ -153,8 +146,12 @@ export const runWorkload = (
             costUsd: snap.totalCostUsd
           })
         }
-        // the session has ended: its state goes, its cost into the session-cost histogram
-        yield* pipeline.forget(`${workload.name}#${s}`)
+        // the session has ended: its cost (the pipeline's running total) into the report, then its
+        // state goes, and its cost into the session-cost histogram
+        const id = `${workload.name}#${s}`
+        const cost = yield* pipeline.sessionCost(id)
+        if (Option.isSome(cost)) sessionCosts.push(cost.value)
+        yield* pipeline.forget(id)
       })
 
     const started = yield* Clock.currentTimeMillis
@@ -175,9 +172,9 @@ export const runWorkload = (
       noCacheCostUsd: snap.noCacheCostUsd,
       oracleCostUsd: Option.match(oracle, { onNone: () => null, onSome: (o) => round(o.costUsd()) }),
       perSession: {
-        count: sessionCosts.size,
-        ...summarizeCosts([...sessionCosts.values()].map((c) => c.usd)),
-        noCache: summarizeCosts([...sessionCosts.values()].map((c) => c.noCacheUsd))
+        count: sessionCosts.length,
+        ...summarizeCosts(sessionCosts.map((c) => c.usd)),
+        noCache: summarizeCosts(sessionCosts.map((c) => c.noCacheUsd))
       },
       prunedTokens,
       retries,

@@ -209,7 +209,8 @@ export const makeEventWriter = () => {
   let usage: ChatUsage | null | undefined
   const calls: Array<{ id: string; name: string; arguments: string }> = []
   const event = (type: string, fields: Json): Json => ({ type, sequence_number: sequence++, ...fields })
-  const messageIndex = () => 0
+  /** the message is the first output item, the function calls after it */
+  const MESSAGE = 0
   const callIndex = (i: number) => (text === undefined ? 0 : 1) + i
   const push = (chunk: ChatChunk): ReadonlyArray<Json> => {
     const out: Array<Json> = []
@@ -230,17 +231,17 @@ export const makeEventWriter = () => {
       if (text === undefined) {
         text = ""
         out.push(
-          event("response.output_item.added", { output_index: messageIndex(), item: messageItem(itemId, "", "in_progress") }),
+          event("response.output_item.added", { output_index: MESSAGE, item: messageItem(itemId, "", "in_progress") }),
           event("response.content_part.added", {
             item_id: itemId,
-            output_index: messageIndex(),
+            output_index: MESSAGE,
             content_index: 0,
             part: { type: "output_text", text: "", annotations: [], logprobs: [] }
           })
         )
       }
       text += delta.content
-      out.push(event("response.output_text.delta", { item_id: itemId, output_index: messageIndex(), content_index: 0, delta: delta.content, logprobs: [] }))
+      out.push(event("response.output_text.delta", { item_id: itemId, output_index: MESSAGE, content_index: 0, delta: delta.content, logprobs: [] }))
     }
     for (const call of delta.tool_calls ?? []) {
       let known = calls[call.index]
@@ -264,9 +265,9 @@ export const makeEventWriter = () => {
       const itemId = `msg_${id}`
       const part = { type: "output_text", text, annotations: [], logprobs: [] }
       out.push(
-        event("response.output_text.done", { item_id: itemId, output_index: messageIndex(), content_index: 0, text, logprobs: [] }),
-        event("response.content_part.done", { item_id: itemId, output_index: messageIndex(), content_index: 0, part }),
-        event("response.output_item.done", { output_index: messageIndex(), item: messageItem(itemId, text, "completed") })
+        event("response.output_text.done", { item_id: itemId, output_index: MESSAGE, content_index: 0, text, logprobs: [] }),
+        event("response.content_part.done", { item_id: itemId, output_index: MESSAGE, content_index: 0, part }),
+        event("response.output_item.done", { output_index: MESSAGE, item: messageItem(itemId, text, "completed") })
       )
       output.push(messageItem(itemId, text, "completed"))
     }

@@ -296,6 +296,21 @@ describe("the proxy, between real clients and serve", () => {
         expect(written.id).toBe(leader.id)
       }))
 
+    it.effect("a leader's stream that reports an error after its 200 reaches its JSON client as that error, not as a partial message", () =>
+      Effect.gen(function*() {
+        const proxy = yield* Proxy.Proxy
+        const server = yield* SimulatorServer.SimulatorServer
+        yield* server.script([{ _tag: "StreamError", type: "overloaded_error", message: "scripted mid-stream" }])
+        const system = [{ type: "text" as const, text: SYSTEM + "stream-error", cache_control: { type: "ephemeral" as const } }]
+        const failed = yield* Effect.promise(() =>
+          sdk(proxy.url).messages.create({ model: "claude-sonnet-4-6", max_tokens: 20, system, messages: [{ role: "user", content: "q" }] })
+            .then(() => undefined, (e: unknown) => e)
+        )
+        expect(failed).toBeInstanceOf(Anthropic.APIError)
+        expect((failed as InstanceType<typeof Anthropic.APIError>).status).toBe(529)
+        expect(String((failed as Error).message)).toContain("scripted mid-stream")
+      }))
+
     it.effect("a forced tool call assembles its input from the streamed JSON deltas", () =>
       Effect.gen(function*() {
         const proxy = yield* Proxy.Proxy
