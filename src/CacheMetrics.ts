@@ -19,6 +19,7 @@ import * as MetricBoundaries from "effect/MetricBoundaries"
 import * as Option from "effect/Option"
 import * as Pricing from "./Pricing.js"
 import type { ProviderErrorTag } from "./ProviderError.js"
+import type { Miss } from "./MissDiagnosis.js"
 import type { Usage } from "./Response.js"
 import { emptyUsage, promptTokens } from "./Response.js"
 
@@ -89,6 +90,12 @@ export const cacheWriteUnknownTotal = Metric.counter("epc_cache_write_unknown_ca
   description: "calls whose cache writes the provider did not report (their writes are not in epc_tokens_total, their cost not in epc_cost_microdollars_total)"
 })
 
+/** @since 0.3.0 @category metrics */
+export const missedTokensTotal = Metric.counter("epc_missed_tokens", {
+  description: "tokens written (or, below_minimum, sent uncached) that a cache read could have served, by call and reason",
+  incremental: true
+})
+
 const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
 /** @since 0.1.0 @category metrics */
 export const timeToBegunMs = Metric.histogram(
@@ -139,6 +146,8 @@ export interface KindSnapshot {
   readonly failures: number
   readonly latencyMs: { readonly p50: number | null; readonly p95: number | null; readonly max: number | null }
   readonly timeToBegunMs: { readonly p50: number | null; readonly p95: number | null }
+  /** tokens written (or sent uncached below the minimum) by why the cache could not serve them (docs/observability.md) */
+  readonly missReasons: Readonly<Record<string, number>>
 }
 
 /**
@@ -179,6 +188,7 @@ interface KindState {
   failures: number
   latencies: Array<number>
   begun: Array<number>
+  misses: Map<string, number>
 }
 
 const emptyKind = (): KindState => ({
@@ -192,7 +202,8 @@ const emptyKind = (): KindState => ({
   retries: 0,
   failures: 0,
   latencies: [],
-  begun: []
+  begun: [],
+  misses: new Map()
 })
 
 const percentile = (sorted: ReadonlyArray<number>, q: number): number | null =>
@@ -223,7 +234,8 @@ const summarize = (k: KindState): KindSnapshot => {
     retries: k.retries,
     failures: k.failures,
     latencyMs: { p50: percentile(lat, 0.5), p95: percentile(lat, 0.95), max: lat.length === 0 ? null : lat[lat.length - 1]! },
-    timeToBegunMs: { p50: percentile(begun, 0.5), p95: percentile(begun, 0.95) }
+    timeToBegunMs: { p50: percentile(begun, 0.5), p95: percentile(begun, 0.95) },
+    missReasons: Object.fromEntries(k.misses)
   }
 }
 
@@ -244,7 +256,8 @@ const merge = (a: KindState, b: KindState): KindState => ({
   retries: a.retries + b.retries,
   failures: a.failures + b.failures,
   latencies: [...a.latencies, ...b.latencies],
-  begun: [...a.begun, ...b.begun]
+  begun: [...a.begun, ...b.begun],
+  misses: [...b.misses].reduce((m, [k, v]) => m.set(k, (m.get(k) ?? 0) + v), new Map(a.misses))
 })
 
 // ---------------------------------------------------------------------------------------------------
@@ -269,6 +282,8 @@ export interface CallRecord {
   readonly latencyMs: number
   /** when the response began (the cache became readable); absent when unknown */
   readonly timeToBegunMs?: number | undefined
+  /** why what it wrote could not be read (MissDiagnosis) */
+  readonly misses?: ReadonlyArray<Miss> | undefined
 }
 
 /**
@@ -394,6 +409,12 @@ export const make = Effect.gen(function*() {
       }
       k.latencies.push(r.latencyMs)
       if (r.timeToBegunMs !== undefined) k.begun.push(r.timeToBegunMs)
+      if (r.misses !== undefined) {
+        for (const miss of r.misses) {
+          bump(k.misses, miss.reason, miss.tokens)
+          increment(missedTokensTotal, miss.tokens, "call", r.call, "reason", miss.reason)
+        }
+      }
       const m = taggedFor(r.call, model)
       // one synchronous step for all ten updates: this runs once per call, on the hot path
       return Effect.sync(() => {

@@ -28,6 +28,7 @@ import type { LanguageModel } from "./LanguageModel.js"
 import { positions, samePrompt } from "./Prefix.js"
 import { LruMap } from "./internal/lru.js"
 import * as PrefixLock from "./PrefixLock.js"
+import * as MissDiagnosis from "./MissDiagnosis.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
@@ -304,6 +305,8 @@ export const make = (options: PipelineOptions = {}) =>
           })
         )
       }).pipe(
+        // its calls are of this conversation: the miss diagnosis compares each with the one before
+        Effect.locally(MissDiagnosis.currentConversation, input.sessionId),
         withSpan("prompt_cache.turn", () => ({
           attributes: {
             [GenAi.requestModel]: input.conversation.model,

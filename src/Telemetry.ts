@@ -56,7 +56,10 @@ export const PromptCache = {
   prunedTokens: "prompt_cache.pruned_tokens",
   pruneRules: "prompt_cache.prune_rules",
   sharedTokens: "prompt_cache.shared_tokens",
-  warming: "prompt_cache.warming"
+  warming: "prompt_cache.warming",
+  missReason: "prompt_cache.miss_reason",
+  missWhere: "prompt_cache.miss_where",
+  missedTokens: "prompt_cache.missed_tokens"
 } as const
 
 /**

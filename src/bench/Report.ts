@@ -87,6 +87,11 @@ export interface Report {
   readonly oracleCostUsd: number | null
   /** the cost of each session (conversation), summarized; docs/report.md */
   readonly perSession: SessionCosts
+  /** written tokens a read could have served, by why it could not (docs/observability.md), per call kind */
+  readonly missReasons: {
+    readonly warm: Readonly<Record<string, number>>
+    readonly request: Readonly<Record<string, number>>
+  }
   readonly prunedTokens: number
   readonly retries: number
   readonly failedRequests: number
@@ -174,10 +179,16 @@ export const renderText = (r: Report): string => {
       (r.details.timeScale !== 1 ? `; idle gaps ×${r.details.timeScale} (TTL expiry and keep-alive behave differently at another scale)` : ""),
     `pruned ${r.prunedTokens} tokens` +
       (Object.keys(r.details.prunedByRule).length > 0 ? ` (${Object.entries(r.details.prunedByRule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
-      `; skipped warms: ${Object.entries(r.details.skippedWarms).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`
+      `; skipped warms: ${Object.entries(r.details.skippedWarms).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
+    `why not read (tokens): ${missLine("warm", r.missReasons.warm)}; ${missLine("requests", r.missReasons.request)}`
   )
   for (const w of r.details.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")
+}
+
+const missLine = (kind: string, reasons: Readonly<Record<string, number>>) => {
+  const parts = Object.entries(reasons).filter(([, n]) => n > 0).sort(([, a], [, b]) => b - a)
+  return `${kind} ${parts.length === 0 ? "none" : parts.map(([k, n]) => `${k} ${n}`).join(", ")}`
 }
 
 /**

@@ -176,6 +176,7 @@ export const runWorkload = (
         ...summarizeCosts(sessionCosts.map((c) => c.usd)),
         noCache: summarizeCosts(sessionCosts.map((c) => c.noCacheUsd))
       },
+      missReasons: { warm: snap.calls.warm.missReasons, request: snap.calls.request.missReasons },
       prunedTokens,
       retries,
       failedRequests,

@@ -77,8 +77,10 @@ export const conversationAt = (
     ...(workload.system !== undefined ? { system: workload.system } : {}),
     ...(workload.tools !== undefined ? { tools: workload.tools } : {})
   }
+  const system = workload.turns[turn]?.system
+  const withSystem = system === undefined ? base : { ...base, system: substitute(system, session) }
   const append = workload.turns[turn]?.append ?? []
-  return append.length === 0 ? base : { ...base, messages: [...base.messages, ...substitute(append, session)] }
+  return append.length === 0 ? withSystem : { ...withSystem, messages: [...withSystem.messages, ...substitute(append, session)] }
 }
 
 /**

@@ -44,6 +44,8 @@ export const WorkloadRequest = Schema.Struct({
  * @category schemas
  */
 export const Turn = Schema.Struct({
+  /** replaces the system prompt from this turn on (a prompt that changes mid-session) */
+  system: Schema.optional(System),
   /** messages added to the conversation before this turn */
   append: Schema.optional(Schema.Array(Message)),
   /** the turn's requests, run in parallel over the conversation */

@@ -5,7 +5,11 @@
  */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>()
-  constructor(readonly max: number) {}
+  constructor(
+    readonly max: number,
+    /** called with what the bound pushes out (not with what is deleted) */
+    private readonly onEvict?: (key: K, value: V) => void
+  ) {}
 
   get size(): number {
     return this.map.size
@@ -31,7 +35,9 @@ export class LruMap<K, V> {
     while (this.map.size > this.max) {
       const first = this.map.keys().next()
       if (first.done === true) break
+      const value = this.map.get(first.value)!
       this.map.delete(first.value)
+      this.onEvict?.(first.value, value)
     }
   }
 

@@ -17,6 +17,7 @@ import type { ProviderError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
 import type { RetrySchedule } from "../RetryPolicy.js"
 import * as RetryPolicy from "../RetryPolicy.js"
+import * as MissDiagnosis from "../MissDiagnosis.js"
 import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, usageAttributes, withSpan } from "../Telemetry.js"
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
@@ -44,6 +45,17 @@ const responseAttributes = (response: Response, pricing: PricingService | undefi
   return attributes
 }
 
+/** what a call's misses add to its span: the main reason, where, and the tokens of all reasons */
+const missAttributes = (misses: ReadonlyArray<MissDiagnosis.Miss>): Record<string, unknown> => {
+  const main = MissDiagnosis.dominant(misses)
+  if (main === undefined) return {}
+  return {
+    [PromptCache.missReason]: main.reason,
+    ...(main.where !== undefined ? { [PromptCache.missWhere]: main.where } : {}),
+    [PromptCache.missedTokens]: misses.reduce((n, m) => n + m.tokens, 0)
+  }
+}
+
 /** @internal */
 export type Send = (
   request: MessagesRequest,
@@ -52,8 +64,13 @@ export type Send = (
 ) => Effect.Effect<Response, ProviderError>
 
 /** @internal */
-export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions): Send =>
-(
+export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions): Send => {
+  const ledger = MissDiagnosis.makeLedger()
+  const minTokensOf = (model: string) => {
+    const price = pricing?.lookup(model)
+    return price !== undefined && Option.isSome(price) ? price.value.minCacheableTokens : 0
+  }
+  return (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
   options: { readonly stream: boolean; readonly onBegun?: Effect.Effect<unknown> | undefined }
@@ -64,13 +81,19 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
     let sentAt = 0
     let begunAt: number | undefined
     let observedAtBegun = false
-    const attempt = Effect.suspend(() => {
+    let ticket: MissDiagnosis.Ticket | undefined
+    let misses: ReadonlyArray<MissDiagnosis.Miss> = []
+    const attempt = Effect.withFiberRuntime<Response, ProviderError>((fiber) => {
+      const conversation = fiber.getFiberRef(MissDiagnosis.currentConversation)
       sentAt = clock.unsafeCurrentTimeMillis()
+      begunAt = undefined
       observedAtBegun = false
+      ticket = ledger.send(MissDiagnosis.sentOf(request, minTokensOf(request.model), sentAt, conversation))
       if (!options.stream) return lm.create(request)
       return streamedResponse(lm, { ...request, stream: true }, (usage) =>
         Effect.suspend(() => {
           begunAt = clock.unsafeCurrentTimeMillis()
+          if (ticket !== undefined) ledger.begun(ticket)
           // a provider that reports usage only at the end (OpenAI) updates the registry then
           observedAtBegun = usage !== undefined
           const registered = usage === undefined ? Effect.void : observe(registry, bps, usage, sentAt)
@@ -79,8 +102,17 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
           return Effect.zipRight(event("response_begun", clock.unsafeCurrentTimeNanos()), signalled)
         }))
     }).pipe(
+      // a failed attempt is no writer in flight any more; a successful one is diagnosed
+      Effect.tapError(() => Effect.sync(() => ticket !== undefined && ledger.begun(ticket))),
+      Effect.tap((response) =>
+        Effect.suspend(() => {
+          misses = ticket === undefined
+            ? []
+            : ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis())
+          return annotate(() => ({ ...responseAttributes(response, pricing), ...missAttributes(misses) }))
+        })
+      ),
       // one span per attempt, named as the GenAI conventions name a call; retries are siblings
-      Effect.tap((response) => annotate(() => responseAttributes(response, pricing))),
       withSpan(`chat ${request.model}`, () => ({
         kind: "client",
         attributes: {
@@ -104,7 +136,8 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
             usage: response.usage,
             writesUnknown: response.usageUnknown?.includes("cacheWrite") === true,
             latencyMs: clock.unsafeCurrentTimeMillis() - sentAt,
-            timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt
+            timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt,
+            misses
           })
           // a streamed call updated the registry when its response began (same cache usage)
           return !observedAtBegun
@@ -114,4 +147,5 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
       )
     )
   })
+}
 }

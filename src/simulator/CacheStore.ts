@@ -17,11 +17,19 @@ export interface Entry {
 }
 
 
-/** A store bounded in size: least recently used entries go first. */
+/**
+ * A store bounded in size: least recently used entries go first. Entries that left (expired, or
+ * pushed out by the bound) are remembered, bounded too, so a miss can be told apart from a first sight.
+ */
 export class CacheStore {
   readonly entries: LruMap<string, Entry>
+  /** entries that left the store, as they were when they left */
+  readonly gone: LruMap<string, Entry>
+  /** entries being written by requests whose response has not begun, by how many */
+  readonly writing = new Map<string, number>()
   constructor(maxEntries: number) {
-    this.entries = new LruMap(maxEntries)
+    this.entries = new LruMap(maxEntries, (key, entry) => this.gone.set(key, entry))
+    this.gone = new LruMap(maxEntries)
   }
 
   get(key: string, now: number): Entry | undefined {
@@ -29,6 +37,7 @@ export class CacheStore {
     if (e === undefined) return undefined
     if (e.expiresAt <= now) {
       this.entries.delete(key)
+      this.gone.set(key, e)
       return undefined
     }
     return e
@@ -39,7 +48,88 @@ export class CacheStore {
     // an entry readable earlier and living longer already covers this write
     const keep = old !== undefined && old.readableAt <= entry.readableAt && old.expiresAt >= entry.expiresAt
     this.entries.set(key, keep ? old : entry)
+    this.gone.delete(key)
   }
+}
+
+/** a request's writes are under way (until its response begins, or it fails): call `done` once */
+export const writing = (store: CacheStore, p: CachePlan): { readonly done: () => void } => {
+  for (const w of p.writes) store.writing.set(w.key, (store.writing.get(w.key) ?? 0) + 1)
+  let open = true
+  return {
+    done: () => {
+      if (!open) return
+      open = false
+      for (const w of p.writes) {
+        const n = (store.writing.get(w.key) ?? 1) - 1
+        if (n <= 0) store.writing.delete(w.key)
+        else store.writing.set(w.key, n)
+      }
+    }
+  }
+}
+
+/**
+ * Why the simulator wrote what it wrote, from its own store (the truth the library's local
+ * classifier, MissDiagnosis, is tested against): `uncached` is a prefix it never held — first sight,
+ * or a change, which the API's `diagnostics` names.
+ */
+export type StoreMissReason = "concurrent_writer" | "ttl_expired" | "evicted" | "lookback" | "uncached"
+
+/** tokens written by reason */
+export interface StoreMiss {
+  readonly reason: StoreMissReason
+  readonly tokens: number
+}
+
+/**
+ * The reasons of a plan's writes, read before the plan is committed: for each written segment, the
+ * entry of its breakpoint (not yet readable: a writer not begun; gone: expired or evicted), or a
+ * longer prefix held out of the lookback's reach.
+ */
+export const diagnose = (
+  store: CacheStore,
+  all: ReadonlyArray<Position>,
+  bps: ReadonlyArray<Breakpoint>,
+  p: CachePlan,
+  now: number,
+  lookback: number,
+  namespace = ""
+): ReadonlyArray<StoreMiss> => {
+  if (p.writes.length === 0) return []
+  const written = new Set(p.writes.map((w) => w.key))
+  const out = new Map<StoreMissReason, number>()
+  const add = (reason: StoreMissReason, tokens: number) => tokens > 0 && out.set(reason, (out.get(reason) ?? 0) + tokens)
+  let boundary = p.usage.cacheRead
+  let boundaryIndex = p.hit === undefined ? -1 : all.findIndex((q) => namespace + q.fingerprint === p.hit)
+  for (const bp of bps) {
+    const key = namespace + bp.position.fingerprint
+    if (!written.has(key)) continue
+    const tokens = bp.position.cumulativeTokens - boundary
+    const live = store.entries.peek(key)
+    const gone = store.gone.peek(key)
+    if ((store.writing.get(key) ?? 0) > 0 || (live !== undefined && live.readableAt > now && live.expiresAt > now)) {
+      add("concurrent_writer", tokens)
+    }
+    else if (gone !== undefined) add(gone.expiresAt <= now ? "ttl_expired" : "evicted", tokens)
+    else {
+      let held = -1
+      for (let i = bp.position.index - lookback; i > boundaryIndex; i--) {
+        const e = store.entries.peek(namespace + all[i]!.fingerprint)
+        if (e !== undefined && e.readableAt <= now && e.expiresAt > now) {
+          held = i
+          break
+        }
+      }
+      if (held >= 0) {
+        add("lookback", all[held]!.cumulativeTokens - boundary)
+        add("uncached", bp.position.cumulativeTokens - all[held]!.cumulativeTokens)
+      } else add("uncached", tokens)
+    }
+    boundary = bp.position.cumulativeTokens
+    boundaryIndex = bp.position.index
+  }
+  return [...out].map(([reason, tokens]) => ({ reason, tokens }))
 }
 
 /** an entry a request writes: its store key, its prefix length, its TTL */

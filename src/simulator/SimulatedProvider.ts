@@ -19,7 +19,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { CacheStore, commit, plan } from "./CacheStore.js"
+import type { StoreMiss } from "./CacheStore.js"
+import { CacheStore, commit, diagnose, plan, writing } from "./CacheStore.js"
 import type { OpenAICacheConfig } from "./OpenAICache.js"
 import * as OpenAICache from "./OpenAICache.js"
 import type { LanguageModelService } from "../LanguageModel.js"
@@ -137,6 +138,8 @@ export interface CallRecord {
   completedAt: number | undefined
   usage: Usage | undefined
   outcome: "pending" | "success" | "interrupted" | ProviderError["_tag"]
+  /** why what it wrote could not be read, from the simulator's own store (Anthropic's rules only) */
+  misses: ReadonlyArray<StoreMiss>
 }
 
 /**
@@ -361,7 +364,8 @@ export const make = (config: SimulatorConfig = {}) =>
           begunAt: undefined,
           completedAt: undefined,
           usage: undefined,
-          outcome: "pending"
+          outcome: "pending",
+          misses: []
         }
         log.push(record)
         if (log.length > callLogLimit) log.splice(0, log.length - callLogLimit)
@@ -372,6 +376,9 @@ export const make = (config: SimulatorConfig = {}) =>
           )
         const fault = drawFault()
         const cachePlan = planFor(request, caching, all, bps, startedAt, price.value.minCacheableTokens, namespace)
+        // diagnosed before its own writes are under way
+        if (caching === "anthropic") record.misses = diagnose(store, all, bps, cachePlan, startedAt, lookback, namespace)
+        const underWay = writing(store, cachePlan)
         if (commitOnArrival) commit(store, cachePlan, startedAt, startedAt)
         const u = cachePlan.usage
         const output = request.max_tokens === 0 ? 0 : Math.max(1, Math.min(request.max_tokens, outputTokens(request)))
@@ -385,9 +392,10 @@ export const make = (config: SimulatorConfig = {}) =>
             latency.baseMs + (latency.uncachedMsPer1k * uncached + latency.cachedMsPer1k * u.cacheRead) / 1000
           )
           const begunAt = yield* Clock.currentTimeMillis
+          underWay.done()
           if (!commitOnArrival) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
-        }))
+        })).pipe(Effect.ensuring(Effect.sync(() => underWay.done())))
         const begun: Begun = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
         const finish = observed(Effect.gen(function*() {
           if (fault === "connectionReset") return yield* Effect.fail(faultError(fault, requestId))

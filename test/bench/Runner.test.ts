@@ -19,7 +19,7 @@ const runOn = (name: string, warming: "off" | "always" | "auto", pruning = false
 
 const REPORT_KEYS = [
   "workload", "provider", "model", "warming", "pruning", "turns", "sessions", "calls", "totalCostUsd",
-  "noCacheCostUsd", "oracleCostUsd", "perSession", "prunedTokens", "retries", "failedRequests", "details"
+  "noCacheCostUsd", "oracleCostUsd", "perSession", "missReasons", "prunedTokens", "retries", "failedRequests", "details"
 ]
 const CALL_KEYS = [
   "count", "cacheHits", "cacheMisses", "inputTokens", "cacheCreationInputTokens", "cacheCreation5mInputTokens",
@@ -95,6 +95,11 @@ describe("Runner", () => {
       expect(report.perSession.count).toBe(1)
       expect(report.perSession.meanUsd).toBeCloseTo(report.totalCostUsd!, 9)
       expect(report.perSession.noCache.maxUsd).toBeCloseTo(report.noCacheCostUsd!, 9)
+      // every written token has a reason, warm calls and requests apart
+      for (const kind of ["warm", "request"] as const) {
+        const reasons = Object.entries(report.missReasons[kind]).filter(([reason]) => reason !== "below_minimum")
+        expect(reasons.reduce((n, [, tokens]) => n + tokens, 0)).toBe(report.calls[kind].cacheCreationInputTokens)
+      }
       expect(report.details.simulatedTime).toBe(true)
       expect(JSON.parse(JSON.stringify(report))).toEqual(report)
     }), 60_000)
