@@ -96,6 +96,12 @@ export const missedTokensTotal = Metric.counter("epc_missed_tokens", {
   incremental: true
 })
 
+/** @since 0.3.0 @category metrics */
+export const apiDiagnosesTotal = Metric.counter("epc_api_miss_diagnoses", {
+  description: "calls the API diagnosed (Anthropic's cache diagnostics), by its reason and whether the library's agreed",
+  incremental: true
+})
+
 const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
 /** @since 0.1.0 @category metrics */
 export const timeToBegunMs = Metric.histogram(
@@ -173,6 +179,8 @@ export interface Snapshot {
   readonly gates: Readonly<Record<string, number>>
   /** what waiting at the gate saved: the writes waiters read instead, priced (USD) */
   readonly gateSavingsUsd: number
+  /** calls the API diagnosed and that wrote, and those where its reason and the library's differ */
+  readonly apiDiagnoses: { readonly compared: number; readonly disagreed: number }
   readonly warnings: ReadonlyArray<string>
 }
 
@@ -284,6 +292,8 @@ export interface CallRecord {
   readonly timeToBegunMs?: number | undefined
   /** why what it wrote could not be read (MissDiagnosis) */
   readonly misses?: ReadonlyArray<Miss> | undefined
+  /** the API's own diagnosis of the call, and whether it agrees with `misses` (compared calls only) */
+  readonly apiDiagnosis?: { readonly reason: string; readonly agrees: boolean } | undefined
 }
 
 /**
@@ -377,6 +387,7 @@ export const make = Effect.gen(function*() {
   const skipped = new Map<string, number>()
   const gates = new Map<string, number>()
   let gateSavedMicros = 0
+  const apiDiagnoses = { compared: 0, disagreed: 0 }
   const pruned = new Map<string, number>()
   const warnings = new Set<string>()
 
@@ -409,6 +420,11 @@ export const make = Effect.gen(function*() {
       }
       k.latencies.push(r.latencyMs)
       if (r.timeToBegunMs !== undefined) k.begun.push(r.timeToBegunMs)
+      if (r.apiDiagnosis !== undefined) {
+        apiDiagnoses.compared++
+        if (!r.apiDiagnosis.agrees) apiDiagnoses.disagreed++
+        increment(apiDiagnosesTotal, 1, "call", r.call, "api_reason", r.apiDiagnosis.reason, "agrees", String(r.apiDiagnosis.agrees))
+      }
       if (r.misses !== undefined) {
         for (const miss of r.misses) {
           bump(k.misses, miss.reason, miss.tokens)
@@ -491,6 +507,7 @@ export const make = Effect.gen(function*() {
         prunedTokens: Object.fromEntries(pruned),
         gates: Object.fromEntries(gates),
         gateSavingsUsd: round(gateSavedMicros / 1_000_000),
+        apiDiagnoses: { ...apiDiagnoses },
         warnings: [...warnings]
       }
     })

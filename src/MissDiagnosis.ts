@@ -32,7 +32,8 @@ import type { Position } from "./Prefix.js"
 import * as Prefix from "./Prefix.js"
 import type { CacheTtl, MessagesRequest } from "./Prompt.js"
 import { ttlMillis } from "./Prompt.js"
-import type { Usage } from "./Response.js"
+import type { ApiDiagnosis, Usage } from "./Response.js"
+import { canonicalModel } from "./Pricing.js"
 
 /**
  * @since 0.3.0
@@ -449,3 +450,88 @@ const mergeMisses = (misses: ReadonlyArray<Miss>): ReadonlyArray<Miss> => {
  */
 export const dominant = (misses: ReadonlyArray<Miss>): Miss | undefined =>
   misses.reduce<Miss | undefined>((best, m) => (best === undefined || m.tokens > best.tokens ? m : best), undefined)
+
+/**
+ * What the API's cache diagnosis keeps of a request, as documented: where each part ends (by
+ * fingerprint) and the tokens up to there — never the text.
+ *
+ * @since 0.3.0
+ * @category api diagnosis
+ */
+export interface RequestPrint {
+  readonly model: string
+  readonly tools: string
+  readonly toolsTokens: number
+  readonly system: string
+  readonly systemTokens: number
+  readonly settings: string
+  /** each message's end (fingerprint, cumulative tokens) */
+  readonly messages: ReadonlyArray<readonly [string, number]>
+  readonly total: number
+}
+
+/**
+ * @since 0.3.0
+ * @category api diagnosis
+ */
+export const printOf = (request: MessagesRequest, all: ReadonlyArray<Position> = Prefix.positions(request)): RequestPrint => {
+  let tools = Prefix.seed(request.model)
+  let toolsTokens = 0
+  let system: string | undefined
+  let systemTokens = 0
+  const messages: Array<readonly [string, number]> = []
+  for (const p of all) {
+    if (p.section === "tools") {
+      tools = p.fingerprint
+      toolsTokens = p.cumulativeTokens
+    } else if (p.section === "system") {
+      system = p.fingerprint
+      systemTokens = p.cumulativeTokens
+    } else {
+      messages[p.itemIndex] = [p.fingerprint, p.cumulativeTokens]
+    }
+  }
+  return {
+    model: canonicalModel(request.model),
+    tools,
+    toolsTokens,
+    system: system ?? tools,
+    systemTokens: system === undefined ? toolsTokens : systemTokens,
+    settings: settingsOf(request),
+    messages: messages.filter((m) => m !== undefined),
+    total: all.length === 0 ? 0 : all[all.length - 1]!.cumulativeTokens
+  }
+}
+
+/**
+ * The API's documented cache diagnosis of `current` against `previous` (undefined: the previous
+ * response is unknown): the first point where they diverge — the model, the tools, the system
+ * prompt, or the messages (an earlier entry differs, rather than entries appended); the same model,
+ * tools and system with other `tool_choice` / `thinking` settings is `unavailable`. Undefined when
+ * nothing diverged, as the API leaves `diagnostics` null then. The simulator answers with it; the
+ * library compares what the API says with it, so a disagreement is a prompt that reached the API
+ * otherwise than the library sent it, or an API whose rules moved (docs/observability.md).
+ *
+ * @since 0.3.0
+ * @category api diagnosis
+ */
+export const compareWithPrevious = (previous: RequestPrint | undefined, current: RequestPrint): ApiDiagnosis | undefined => {
+  if (previous === undefined) return { reason: "previous_message_not_found" }
+  const missedAfter = (tokens: number) => Math.max(0, previous.total - tokens)
+  if (previous.model !== current.model) return { reason: "model_changed", missedInputTokens: previous.total }
+  if (previous.tools !== current.tools) return { reason: "tools_changed", missedInputTokens: previous.total }
+  if (previous.system !== current.system) {
+    return { reason: "system_changed", missedInputTokens: missedAfter(previous.toolsTokens) }
+  }
+  if (previous.settings !== current.settings) return { reason: "unavailable" }
+  for (let k = 0; k < previous.messages.length; k++) {
+    const mine = current.messages[k]
+    if (mine === undefined || mine[0] !== previous.messages[k]![0]) {
+      return {
+        reason: "messages_changed",
+        missedInputTokens: missedAfter(k === 0 ? previous.systemTokens : previous.messages[k - 1]![1])
+      }
+    }
+  }
+  return undefined
+}

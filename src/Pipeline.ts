@@ -131,6 +131,12 @@ export interface PipelineOptions {
   readonly concurrency?: number | "unbounded" | undefined
   /** sessions whose state is kept (default 10,000) */
   readonly maxSessions?: number | undefined
+  /**
+   * ask the API for its own diagnosis of each request against the session's previous response
+   * (Anthropic's `diagnostics.previous_message_id`; the client must send the beta header
+   * `cache-diagnosis-2026-04-07`): what it says goes beside the library's own (docs/observability.md)
+   */
+  readonly cacheDiagnostics?: boolean | undefined
 }
 
 /**
@@ -164,6 +170,8 @@ const sharedRequest = (conversation: MessagesRequest): MessagesRequest => {
 }
 
 interface SessionState {
+  /** the id of the session's last response (what the API's cache diagnosis compares with) */
+  lastResponseId: string | undefined
   previousSharedPositions: number | undefined
   lastSharedFingerprint: string | undefined
   /** the TTL the last turn wrote its shared prefix at: what an edit of the messages rewrites */
@@ -188,6 +196,7 @@ export const make = (options: PipelineOptions = {}) =>
     const sessions = new LruMap<string, SessionState>(options.maxSessions ?? 10_000)
     const sessionOf = (id: string): SessionState =>
       sessions.getOrCreate(id, () => ({
+        lastResponseId: undefined,
         previousSharedPositions: undefined,
         lastSharedFingerprint: undefined,
         lastSharedTtl: undefined,
@@ -264,7 +273,12 @@ export const make = (options: PipelineOptions = {}) =>
               })
             const sharedPlan = planOf(shared)
             // the plans go to the warmer as they are: it reads their breakpoints, never recomputes them
-            const plans = input.prompts.map((p) => planOf(withPrompt(conversation, p)))
+            const diagnostics = options.cacheDiagnostics === true
+              ? { diagnostics: { previous_message_id: session.lastResponseId ?? null } }
+              : undefined
+            const plans = input.prompts.map((p) =>
+              planOf(diagnostics === undefined ? withPrompt(conversation, p) : { ...withPrompt(conversation, p), ...diagnostics })
+            )
             const planned = annotate(() => ({
               [PromptCache.breakpoints]: sharedPlan.breakpoints.length,
               [PromptCache.sharedTokens]: sharedPlan.sharedTokens,
@@ -277,6 +291,8 @@ export const make = (options: PipelineOptions = {}) =>
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
+                const answered = result.responses.find(Either.isRight)
+                if (answered !== undefined) session.lastResponseId = answered.right.id
                 session.lastSharedTtl = sharedPlan.shared?.ttl
                 const cost = turnCost(conversation.model, result.responses, result.warm)
                 session.turns++

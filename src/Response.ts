@@ -107,6 +107,55 @@ export const toApiUsage = (u: Usage) => ({
 })
 
 /**
+ * The API's own diagnosis of a cache miss (Anthropic's `diagnostics.cache_miss_reason`, beta):
+ * `reason` is its `type` (`system_changed`, `tools_changed`, `messages_changed`, `model_changed`,
+ * `previous_message_not_found`, `unavailable`), `null` while the API had not finished comparing.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const ApiDiagnosis = Schema.Struct({
+  reason: Schema.NullOr(Schema.String),
+  missedInputTokens: Schema.optional(Schema.Number)
+})
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type ApiDiagnosis = typeof ApiDiagnosis.Type
+
+/**
+ * The API's `diagnostics` object as this library keeps it: undefined when there is none (not asked
+ * for, or no divergence found).
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const apiDiagnosisOf = (diagnostics: unknown): ApiDiagnosis | undefined => {
+  if (typeof diagnostics !== "object" || diagnostics === null) return undefined
+  const reason = (diagnostics as { readonly cache_miss_reason?: unknown }).cache_miss_reason
+  if (typeof reason !== "object" || reason === null) return { reason: null }
+  const type = (reason as { readonly type?: unknown }).type
+  const missed = (reason as { readonly cache_missed_input_tokens?: unknown }).cache_missed_input_tokens
+  return {
+    reason: typeof type === "string" ? type : null,
+    ...(typeof missed === "number" ? { missedInputTokens: missed } : {})
+  }
+}
+
+/**
+ * The wire form of an {@link ApiDiagnosis}.
+ *
+ * @since 0.3.0
+ * @category encoding
+ */
+export const toApiDiagnostics = (d: ApiDiagnosis) => ({
+  cache_miss_reason: d.reason === null
+    ? null
+    : { type: d.reason, ...(d.missedInputTokens !== undefined ? { cache_missed_input_tokens: d.missedInputTokens } : {}) }
+})
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -121,7 +170,9 @@ export const Response = Schema.Struct({
    * figures of `usage` the provider did not report, so not known (its zero there is not a measured
    * zero): `cacheWrite` when the tokens written to the cache are unknown
    */
-  usageUnknown: Schema.optional(Schema.Array(Schema.Literal("cacheWrite")))
+  usageUnknown: Schema.optional(Schema.Array(Schema.Literal("cacheWrite"))),
+  /** the API's own diagnosis of the request's cache miss, when it gave one */
+  diagnosis: Schema.optional(ApiDiagnosis)
 })
 /**
  * @since 0.1.0
@@ -147,6 +198,13 @@ export const text = (response: Response): string =>
  * @category models
  */
 export type StreamEvent =
-  | { readonly _tag: "Begun"; readonly id: string; readonly model: string; readonly usage: Usage | undefined }
+  | {
+    readonly _tag: "Begun"
+    readonly id: string
+    readonly model: string
+    readonly usage: Usage | undefined
+    /** the API's cache diagnosis, which `message_start` carries */
+    readonly diagnosis?: ApiDiagnosis | undefined
+  }
   | { readonly _tag: "TextDelta"; readonly text: string }
   | { readonly _tag: "Completed"; readonly response: Response }

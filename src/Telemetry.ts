@@ -59,7 +59,9 @@ export const PromptCache = {
   warming: "prompt_cache.warming",
   missReason: "prompt_cache.miss_reason",
   missWhere: "prompt_cache.miss_where",
-  missedTokens: "prompt_cache.missed_tokens"
+  missedTokens: "prompt_cache.missed_tokens",
+  apiMissReason: "prompt_cache.api_miss_reason",
+  apiMissAgrees: "prompt_cache.api_miss_agrees"
 } as const
 
 /**

@@ -3,10 +3,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Report from "../src/bench/Report.js"
+import * as Report from "../src/bench/Report.js"
 import * as Runner from "../src/bench/Runner.js"
 import * as Workload from "../src/bench/Workload.js"
 import * as CacheMetrics from "../src/CacheMetrics.js"
+import { LanguageModel } from "../src/LanguageModel.js"
 import * as MissDiagnosis from "../src/MissDiagnosis.js"
 import * as Pipeline from "../src/Pipeline.js"
 import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
@@ -282,3 +283,52 @@ const turnByTurn = (workload: Workload.Workload) =>
     }
     return out
   }).pipe(Effect.provide(SimulatedPipeline.layer({ warmer: { policy: "auto" } })), VirtualTime.run)
+
+describe("the API's own diagnosis (Anthropic's cache diagnostics, beta) beside the library's", () => {
+  const run = (workload: Workload.Workload, warming: "off" | "auto", pruning = false) =>
+    VirtualTime.run(Runner.run(workload, { warming, pruning, provider: "simulated", simulatedTime: true, cacheDiagnostics: true }, SimulatedProvider.layer()))
+
+  it.effect("a system prompt changed at turn 5: the API says system_changed for the calls that wrote it, and the library agrees", () =>
+    Effect.gen(function*() {
+      const base = Option.getOrThrow(Workload.builtin("single-chat"))
+      const workload: Workload.Workload = {
+        ...base,
+        turns: base.turns.map((t, i) => (i === 4 ? { ...t, system: `${textOfTokens(3000, "policy")} Version 2.` } : t))
+      }
+      const { report } = yield* run(workload, "auto")
+      expect(report.details.apiDiagnoses.compared).toBeGreaterThan(0)
+      expect(report.details.apiDiagnoses.disagreed).toBe(0)
+    }), 60_000)
+
+  for (const [name, warming, pruning] of [["agent-session", "off", false], ["agent-session", "auto", true], ["idle-gap", "auto", false]] as const) {
+    it.effect(`${name}, warming ${warming}, pruning ${pruning ? "on" : "off"}: the two agree on every call compared`, () =>
+      Effect.gen(function*() {
+        const { report } = yield* run(Option.getOrThrow(Workload.builtin(name)), warming, pruning)
+        expect(report.details.apiDiagnoses).toEqual({ compared: report.details.apiDiagnoses.compared, disagreed: 0 })
+      }), 60_000)
+  }
+})
+
+describe("a prompt altered on its way to the API", () => {
+  it.effect("the API's diagnosis differs from what the library sent, and the run says so", () =>
+    Effect.gen(function*() {
+      // something between the library and the API (a proxy that stamps the time into the system
+      // prompt) changes every request from the third on
+      let sent = 0
+      const stamping = Layer.effect(
+        LanguageModel,
+        Effect.map(Effect.provide(LanguageModel, SimulatedProvider.layer()), (lm) => {
+          const stamp = (r: MessagesRequest): MessagesRequest =>
+            ++sent < 3 || r.max_tokens === 0 ? r : { ...r, system: `${typeof r.system === "string" ? r.system : (r.system ?? []).map((b) => b.text).join("")} ${sent}` }
+          return { ...lm, create: (r: MessagesRequest) => lm.create(stamp(r)), stream: (r: MessagesRequest) => lm.stream(stamp(r)), streamResponse: undefined }
+        })
+      )
+      const { report } = yield* VirtualTime.run(Runner.run(
+        Option.getOrThrow(Workload.builtin("single-chat")),
+        { warming: "auto", pruning: false, provider: "simulated", simulatedTime: true, cacheDiagnostics: true },
+        stamping
+      ))
+      expect(report.details.apiDiagnoses.disagreed).toBeGreaterThan(0)
+      expect(Report.renderText(report)).toContain(`the API's diagnosis differs on ${report.details.apiDiagnoses.disagreed} of`)
+    }), 60_000)
+})

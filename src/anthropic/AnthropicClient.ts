@@ -54,6 +54,8 @@ export interface MessageData {
   readonly content: ReadonlyArray<Record<string, unknown>>
   readonly stop_reason: string | null
   readonly usage: ApiUsage
+  /** the API's cache diagnosis (beta), when the request asked for one */
+  readonly diagnostics?: unknown
 }
 
 /**
@@ -68,6 +70,7 @@ export interface SdkEvent {
     readonly id: string
     readonly model: string
     readonly usage: ApiUsage
+    readonly diagnostics?: unknown
   }
   readonly index?: number
   readonly content_block?: Record<string, unknown>

@@ -23,8 +23,8 @@ import type { MessagesRequest } from "../Prompt.js"
 import { validatePrompt } from "../PromptValidation.js"
 import type { AuthenticationError, ProviderError } from "../ProviderError.js"
 import { ConnectionError, Timeout } from "../ProviderError.js"
-import type { Response, StreamEvent, Usage } from "../Response.js"
-import { fromApiUsage } from "../Response.js"
+import type { ApiDiagnosis, Response, StreamEvent, Usage } from "../Response.js"
+import { apiDiagnosisOf, fromApiUsage } from "../Response.js"
 import { estimator, TokenCounter } from "../TokenCounter.js"
 import type { AnthropicOptions, MessageData, SdkEvent } from "./AnthropicClient.js"
 import * as AnthropicClient from "./AnthropicClient.js"
@@ -57,8 +57,11 @@ const makeResponse = (data: MessageData, requestId: string | undefined): Respons
   content: data.content,
   stopReason: data.stop_reason,
   usage: fromApiUsage(data.usage),
-  ...(requestId !== undefined ? { requestId } : {})
+  ...(requestId !== undefined ? { requestId } : {}),
+  ...withDiagnosis(apiDiagnosisOf(data.diagnostics))
 })
+
+const withDiagnosis = (diagnosis: ApiDiagnosis | undefined) => (diagnosis !== undefined ? { diagnosis } : {})
 
 /** a `message_delta`'s usage over the one known so far: fields it leaves out keep their value */
 const mergeUsage = (usage: Usage, delta: SdkEvent["usage"] & object): Usage =>
@@ -84,12 +87,14 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
   const blocks: Array<Record<string, unknown>> = []
   const partialJson: Array<string> = []
   let completed = false
+  let diagnosis: ApiDiagnosis | undefined
   const step = (e: SdkEvent): ReadonlyArray<StreamEvent> => {
     switch (e.type) {
       case "message_start": {
         id = e.message!.id
         model = e.message!.model
         usage = fromApiUsage(e.message!.usage)
+        diagnosis = apiDiagnosisOf(e.message!.diagnostics)
         return [{ _tag: "Begun", id, model, usage }]
       }
       case "content_block_start": {
@@ -137,7 +142,8 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
             content: blocks.filter((b) => b !== undefined),
             stopReason,
             usage,
-            ...(requestId !== undefined ? { requestId } : {})
+            ...(requestId !== undefined ? { requestId } : {}),
+            ...(diagnosis !== undefined ? { diagnosis } : {})
           }
         }]
       }

@@ -114,6 +114,8 @@ export interface Report {
     readonly failuresByError: Readonly<Record<string, number>>
     /** the message of the first request that failed after its retries */
     readonly firstError: string | null
+    /** calls the API diagnosed (when asked) that wrote, and those where its reason and the library's differ */
+    readonly apiDiagnoses: { readonly compared: number; readonly disagreed: number }
     readonly warnings: ReadonlyArray<string>
   }
 }
@@ -180,7 +182,10 @@ export const renderText = (r: Report): string => {
     `pruned ${r.prunedTokens} tokens` +
       (Object.keys(r.details.prunedByRule).length > 0 ? ` (${Object.entries(r.details.prunedByRule).map(([k, v]) => `${k} ${v}`).join(", ")})` : "") +
       `; skipped warms: ${Object.entries(r.details.skippedWarms).map(([k, v]) => `${k} ${v}`).join(", ") || "none"}`,
-    `why not read (tokens): ${missLine("warm", r.missReasons.warm)}; ${missLine("requests", r.missReasons.request)}`
+    `why not read (tokens): ${missLine("warm", r.missReasons.warm)}; ${missLine("requests", r.missReasons.request)}` +
+      (r.details.apiDiagnoses.compared > 0
+        ? `; the API's diagnosis differs on ${r.details.apiDiagnoses.disagreed} of ${r.details.apiDiagnoses.compared} calls`
+        : "")
   )
   for (const w of r.details.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")

@@ -43,6 +43,8 @@ export interface RunOptions {
   readonly idleScale?: number | undefined
   /** share the warm registry with other processes through Redis */
   readonly redisUrl?: string | undefined
+  /** ask the API for its cache diagnosis of each request (Pipeline `cacheDiagnostics`) */
+  readonly cacheDiagnostics?: boolean | undefined
 }
 
 /**
@@ -196,6 +198,7 @@ export const runWorkload = (
         retriesByError: snap.retries,
         failuresByError: snap.failures,
         firstError: firstError ?? null,
+        apiDiagnoses: snap.apiDiagnoses,
         warnings: snap.warnings
       }
     }
@@ -225,6 +228,7 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
   },
   pruner: options.pruning ? {} : false,
   prices: options.prices,
+  cacheDiagnostics: options.cacheDiagnostics,
   ...(options.redisUrl !== undefined ? { registry: RedisLoader.layer({ url: options.redisUrl }) } : {})
 })
 

@@ -18,6 +18,7 @@ import type { Response } from "../Response.js"
 import type { RetrySchedule } from "../RetryPolicy.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import * as MissDiagnosis from "../MissDiagnosis.js"
+import { LruMap } from "./lru.js"
 import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, usageAttributes, withSpan } from "../Telemetry.js"
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
@@ -56,6 +57,31 @@ const missAttributes = (misses: ReadonlyArray<MissDiagnosis.Miss>): Record<strin
   }
 }
 
+/** what the API's cache diagnosis is compared with: what this sender sent, by response id */
+type Prints = LruMap<string, MissDiagnosis.RequestPrint>
+
+/**
+ * The API's diagnosis of a call that asked for one, and whether it is what the API's documented
+ * comparison gives on what this sender sent (undefined: nothing to compare — not asked, the API's
+ * comparison pending, or the previous request not sent from here).
+ */
+const apiDiagnosisOf = (prints: Prints, request: MessagesRequest, response: Response) => {
+  const asked = (request as { readonly diagnostics?: unknown }).diagnostics
+  if (typeof asked !== "object" || asked === null) return undefined
+  const print = MissDiagnosis.printOf(request)
+  if (response.id !== "") prints.set(response.id, print)
+  const previousId = (asked as { readonly previous_message_id?: unknown }).previous_message_id
+  const previous = typeof previousId === "string" ? prints.get(previousId) : undefined
+  const reason = response.diagnosis === undefined ? "none" : response.diagnosis.reason
+  if (previous === undefined || reason === null) return undefined
+  const expected = MissDiagnosis.compareWithPrevious(previous, print)?.reason ?? "none"
+  return { reason: knownReasons.has(reason) ? reason : "other", agrees: expected === reason }
+}
+
+const knownReasons = new Set([
+  "none", "model_changed", "system_changed", "tools_changed", "messages_changed", "previous_message_not_found", "unavailable"
+])
+
 /** @internal */
 export type Send = (
   request: MessagesRequest,
@@ -66,6 +92,7 @@ export type Send = (
 /** @internal */
 export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions): Send => {
   const ledger = MissDiagnosis.makeLedger()
+  const prints: Prints = new LruMap(10_000)
   const minTokensOf = (model: string) => {
     const price = pricing?.lookup(model)
     return price !== undefined && Option.isSome(price) ? price.value.minCacheableTokens : 0
@@ -83,6 +110,7 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
     let observedAtBegun = false
     let ticket: MissDiagnosis.Ticket | undefined
     let misses: ReadonlyArray<MissDiagnosis.Miss> = []
+    let apiDiagnosis: { readonly reason: string; readonly agrees: boolean } | undefined
     const attempt = Effect.withFiberRuntime<Response, ProviderError>((fiber) => {
       const conversation = fiber.getFiberRef(MissDiagnosis.currentConversation)
       sentAt = clock.unsafeCurrentTimeMillis()
@@ -109,7 +137,14 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
           misses = ticket === undefined
             ? []
             : ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis())
-          return annotate(() => ({ ...responseAttributes(response, pricing), ...missAttributes(misses) }))
+          apiDiagnosis = apiDiagnosisOf(prints, request, response)
+          return annotate(() => ({
+            ...responseAttributes(response, pricing),
+            ...missAttributes(misses),
+            ...(apiDiagnosis !== undefined
+              ? { [PromptCache.apiMissReason]: apiDiagnosis.reason, [PromptCache.apiMissAgrees]: apiDiagnosis.agrees }
+              : {})
+          }))
         })
       ),
       // one span per attempt, named as the GenAI conventions name a call; retries are siblings
@@ -137,7 +172,8 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
             writesUnknown: response.usageUnknown?.includes("cacheWrite") === true,
             latencyMs: clock.unsafeCurrentTimeMillis() - sentAt,
             timeToBegunMs: begunAt === undefined ? undefined : begunAt - sentAt,
-            misses
+            misses,
+            apiDiagnosis
           })
           // a streamed call updated the registry when its response began (same cache usage)
           return !observedAtBegun

@@ -15,7 +15,7 @@ import type { MessagesRequest } from "../Prompt.js"
 import type { ProviderError } from "../ProviderError.js"
 import { retryAfterMs, toStatus } from "../ProviderError.js"
 import type { Response, StreamEvent } from "../Response.js"
-import { emptyUsage, toApiUsage } from "../Response.js"
+import { emptyUsage, toApiDiagnostics, toApiUsage } from "../Response.js"
 import type { ScriptStep } from "./Script.js"
 import type { Item } from "./Streaming.js"
 import { forked } from "./Streaming.js"
@@ -54,7 +54,8 @@ export const encodeEvent = (
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: toApiUsage(e.usage ?? emptyUsage)
+          usage: toApiUsage(e.usage ?? emptyUsage),
+          ...(e.diagnosis !== undefined ? { diagnostics: toApiDiagnostics(e.diagnosis) } : {})
         }
       })
       if (afterStart?._tag === "StreamError") {
@@ -158,7 +159,8 @@ export const messageJson = (r: Response) => ({
   content: r.content,
   stop_reason: r.stopReason,
   stop_sequence: null,
-  usage: toApiUsage(r.usage)
+  usage: toApiUsage(r.usage),
+  ...(r.diagnosis !== undefined ? { diagnostics: toApiDiagnostics(r.diagnosis) } : {})
 })
 
 

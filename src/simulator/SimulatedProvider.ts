@@ -20,6 +20,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { StoreMiss } from "./CacheStore.js"
+import { LruMap } from "../internal/lru.js"
+import * as MissDiagnosis from "../MissDiagnosis.js"
 import { CacheStore, commit, diagnose, plan, writing } from "./CacheStore.js"
 import type { OpenAICacheConfig } from "./OpenAICache.js"
 import * as OpenAICache from "./OpenAICache.js"
@@ -274,6 +276,18 @@ export const make = (config: SimulatorConfig = {}) =>
     const router = new OpenAICache.Router(openai.routingLimitPerMinute ?? 15)
     const readableOnArrival = openai.readableWhen === "request-received"
     let counter = 0
+    /** what the API's cache diagnosis keeps of each request, by its response's id */
+    const prints = new LruMap<string, MissDiagnosis.RequestPrint>(config.maxEntries ?? 100_000)
+    /** a request that asks (`diagnostics` in its body) is compared with the one its previous id names */
+    const apiDiagnosis = (request: MessagesRequest, all: ReturnType<typeof positions>, id: string) => {
+      const asked = (request as { readonly diagnostics?: unknown }).diagnostics
+      if (typeof asked !== "object" || asked === null) return undefined
+      const print = MissDiagnosis.printOf(request, all)
+      prints.set(id, print)
+      const previousId = (asked as { readonly previous_message_id?: unknown }).previous_message_id
+      if (typeof previousId !== "string") return undefined
+      return MissDiagnosis.compareWithPrevious(prints.get(previousId), print)
+    }
 
     /** the cache plan under the model's rules (OpenAI's are routed first: an overflow reads nothing) */
     const planFor = (
@@ -376,6 +390,7 @@ export const make = (config: SimulatorConfig = {}) =>
           )
         const fault = drawFault()
         const cachePlan = planFor(request, caching, all, bps, startedAt, price.value.minCacheableTokens, namespace)
+        const diagnosis = caching === "anthropic" ? apiDiagnosis(request, all, id) : undefined
         // diagnosed before its own writes are under way
         if (caching === "anthropic") record.misses = diagnose(store, all, bps, cachePlan, startedAt, lookback, namespace)
         const underWay = writing(store, cachePlan)
@@ -396,7 +411,13 @@ export const make = (config: SimulatorConfig = {}) =>
           if (!commitOnArrival) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
         })).pipe(Effect.ensuring(Effect.sync(() => underWay.done())))
-        const begun: Begun = { _tag: "Begun", id, model: request.model, usage: { ...u, output: Math.min(output, 1) } }
+        const begun: Begun = {
+          _tag: "Begun",
+          id,
+          model: request.model,
+          usage: { ...u, output: Math.min(output, 1) },
+          ...(diagnosis !== undefined ? { diagnosis } : {})
+        }
         const finish = observed(Effect.gen(function*() {
           if (fault === "connectionReset") return yield* Effect.fail(faultError(fault, requestId))
           yield* sleepMs(latency.outputMsPerToken * output)
@@ -406,6 +427,7 @@ export const make = (config: SimulatorConfig = {}) =>
           // against the tool's input_schema, and stop_reason tool_use
           const tool = output === 0 ? undefined : forcedTool(request)
           const response: Response = {
+            ...(diagnosis !== undefined ? { diagnosis } : {}),
             id,
             model: request.model,
             content: tool !== undefined

@@ -90,6 +90,35 @@ describe("AnthropicProvider over real HTTP", () => {
       expect(response.content).toEqual([{ type: "text", text: expect.any(String) }])
     }).pipe(Effect.provide(stack({ latency: { ...SimulatedProvider.zeroLatency, outputMsPerToken: 10 } }))))
 
+  it.live("the API's cache diagnosis (beta) passes through, JSON and streamed: the first point of divergence", () =>
+    Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      const first = yield* lm.create(twoBreakpoints("a", { diagnostics: { previous_message_id: null } }))
+      // the first turn opts in: nothing to compare with, no diagnostics
+      expect(first.diagnosis).toBeUndefined()
+      // messages appended: no divergence
+      const next: MessagesRequest = {
+        ...twoBreakpoints("a", { diagnostics: { previous_message_id: first.id } }),
+        messages: [...twoBreakpoints("a").messages, { role: "assistant", content: "ok" }, { role: "user", content: "and then?" }]
+      }
+      const same = yield* lm.create(next)
+      expect(same.diagnosis).toBeUndefined()
+      // an edited earlier entry
+      const edited = yield* lm.create({ ...twoBreakpoints("a2"), diagnostics: { previous_message_id: first.id } })
+      expect(edited.diagnosis?.reason).toBe("messages_changed")
+      const changed: MessagesRequest = {
+        ...next,
+        diagnostics: { previous_message_id: same.id },
+        system: [{ type: "text", text: `${textOfTokens(2000)} now at 12:00`, cache_control: { type: "ephemeral", ttl: "1h" } }]
+      }
+      const streamed = yield* streamToResponse(lm.stream(changed), () => Effect.void)
+      const sentBefore = same.usage.input + same.usage.cacheRead + same.usage.cacheCreation5m + same.usage.cacheCreation1h
+      // the tokens of the previous request after the divergence (no tools: all of it)
+      expect(streamed.diagnosis).toEqual({ reason: "system_changed", missedInputTokens: sentBefore })
+      const unknown = yield* lm.create(twoBreakpoints("d", { diagnostics: { previous_message_id: "msg_nobody_sent" } }))
+      expect(unknown.diagnosis).toEqual({ reason: "previous_message_not_found" })
+    }).pipe(Effect.provide(stack())))
+
   it.live("max_tokens: 0 warm calls work over HTTP", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
