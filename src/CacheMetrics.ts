@@ -4,7 +4,8 @@
  *
  * Two views of the same records:
  * - Effect `Metric`s (module-level constants, tagged only from small fixed sets: `call`, `model`,
- *   token `kind`, error tag, skip reason, prune rule), process-wide, exported as Prometheus text;
+ *   token `kind`, error tag, skip reason, prune rule, miss reason), process-wide, exported through
+ *   `@effect/opentelemetry` (OTLP, or Prometheus text: effect-prompt-cache/otel);
  * - a per-run accumulator behind the {@link CacheMetrics} service, whose {@link CacheMetrics.snapshot}
  *   is a plain JSON summary: several runs in one process never mix.
  *
@@ -43,74 +44,73 @@ export type SkipReason = "known_warm" | "below_minimum" | "single_request" | "wa
 // Process-wide Effect metrics
 // ---------------------------------------------------------------------------------------------------
 
-/** @since 0.1.0 @category metrics */
-export const callsTotal = Metric.counter("epc_calls_total", { description: "provider calls that succeeded" })
-/** @since 0.1.0 @category metrics */
-export const cacheHitsTotal = Metric.counter("epc_cache_hits_total", { description: "calls that read the cache" })
-/** @since 0.1.0 @category metrics */
-export const cacheMissesTotal = Metric.counter("epc_cache_misses_total", {
-  description: "calls that read nothing from the cache"
-})
-/** @since 0.1.0 @category metrics */
-export const tokensTotal = Metric.counter("epc_tokens_total", {
-  description: "tokens by kind: input, cache_write_5m, cache_write_1h, cache_read, output"
-})
-/** @since 0.1.0 @category metrics */
-export const costMicrosTotal = Metric.counter("epc_cost_microdollars_total", {
-  description: "cost in millionths of a USD, from the price table"
-})
-/** @since 0.1.0 @category metrics */
-export const retriesTotal = Metric.counter("epc_retries_total", { description: "retries, by error tag" })
-/** @since 0.1.0 @category metrics */
-export const failuresTotal = Metric.counter("epc_failures_total", {
-  description: "calls that failed after their retries, by error tag"
-})
-/** @since 0.1.0 @category metrics */
-export const skippedWarmsTotal = Metric.counter("epc_skipped_warms_total", { description: "warm calls not made, by reason" })
-/** @since 0.1.0 @category metrics */
-export const prunedTokensTotal = Metric.counter("epc_pruned_tokens_total", { description: "tokens pruned, by rule" })
+// Names by Prometheus conventions once exported (docs/metrics.md): counters are monotonic
+// (`incremental`), so the Prometheus exporter adds `_total`; durations in seconds, money in USD.
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
 
-/**
- * @since 0.2.0
- * @category metrics
- */
-export const gateRequestsTotal = Metric.counter("epc_gate_requests_total", {
-  description: "requests by what the gate did with them (direct, led, waited, waited-uncached, passthrough)"
-})
-
-/**
- * @since 0.2.0
- * @category metrics
- */
-export const gateSavedMicrosTotal = Metric.counter("epc_gate_saved_microdollars_total", {
-  description: "what the waiting saved: the cache writes waiters read instead, priced (µUSD)"
-})
+/** @since 0.1.0 @category metrics */
+export const callsTotal = counter("epc_calls", "provider calls that succeeded")
+/** @since 0.1.0 @category metrics */
+export const cacheHitsTotal = counter("epc_cache_hits", "calls that read the cache")
+/** @since 0.1.0 @category metrics */
+export const cacheMissesTotal = counter("epc_cache_misses", "calls that read nothing from the cache")
+/** @since 0.1.0 @category metrics */
+export const tokensTotal = counter("epc_tokens", "tokens by kind: input, cache_write_5m, cache_write_1h, cache_read, output")
 /** @since 0.3.0 @category metrics */
-export const cacheWriteUnknownTotal = Metric.counter("epc_cache_write_unknown_calls_total", {
-  description: "calls whose cache writes the provider did not report (their writes are not in epc_tokens_total, their cost not in epc_cost_microdollars_total)"
-})
-
+export const costUsdTotal = counter("epc_cost_usd", "cost in USD, from the price table")
 /** @since 0.3.0 @category metrics */
-export const missedTokensTotal = Metric.counter("epc_missed_tokens", {
-  description: "tokens written (or, below_minimum, sent uncached) that a cache read could have served, by call and reason",
-  incremental: true
-})
-
-/** @since 0.3.0 @category metrics */
-export const apiDiagnosesTotal = Metric.counter("epc_api_miss_diagnoses", {
-  description: "calls the API diagnosed (Anthropic's cache diagnostics), by its reason and whether the library's agreed",
-  incremental: true
-})
-
-const latencyBoundaries = MetricBoundaries.exponential({ start: 50, factor: 2, count: 12 })
-/** @since 0.1.0 @category metrics */
-export const timeToBegunMs = Metric.histogram(
-  "epc_time_to_response_begun_ms",
-  latencyBoundaries,
-  "time from sending to the response having begun (cache readable), ms"
+export const noCacheCostUsdTotal = counter(
+  "epc_no_cache_cost_usd",
+  "what the same calls would have cost with no caching (every prompt token at the input price), USD"
 )
 /** @since 0.1.0 @category metrics */
-export const latencyMs = Metric.histogram("epc_latency_ms", latencyBoundaries, "total call latency, ms")
+export const retriesTotal = counter("epc_retries", "retries, by error tag")
+/** @since 0.1.0 @category metrics */
+export const failuresTotal = counter("epc_failures", "calls that failed after their retries, by error tag")
+/** @since 0.1.0 @category metrics */
+export const skippedWarmsTotal = counter("epc_skipped_warms", "warm calls not made, by reason")
+/** @since 0.1.0 @category metrics */
+export const prunedTokensTotal = counter("epc_pruned_tokens", "tokens pruned, by rule")
+
+/**
+ * @since 0.2.0
+ * @category metrics
+ */
+export const gateRequestsTotal = counter(
+  "epc_gate_requests",
+  "requests by what the gate did with them (direct, led, waited, waited-uncached, passthrough)"
+)
+
+/**
+ * @since 0.3.0
+ * @category metrics
+ */
+export const gateSavedUsdTotal = counter("epc_gate_saved_usd", "what the waiting saved: the cache writes waiters read instead, priced (USD)")
+/** @since 0.3.0 @category metrics */
+export const cacheWriteUnknownTotal = counter(
+  "epc_cache_write_unknown_calls",
+  "calls whose cache writes the provider did not report (their writes are not in epc_tokens, their cost not in epc_cost_usd)"
+)
+/** @since 0.3.0 @category metrics */
+export const missedTokensTotal = counter(
+  "epc_missed_tokens",
+  "tokens written (or, below_minimum, sent uncached) that a cache read could have served, by call and reason"
+)
+/** @since 0.3.0 @category metrics */
+export const apiDiagnosesTotal = counter(
+  "epc_api_miss_diagnoses",
+  "calls the API diagnosed (Anthropic's cache diagnostics), by its reason and whether the library's agreed"
+)
+
+const latencyBoundaries = MetricBoundaries.exponential({ start: 0.05, factor: 2, count: 12 })
+/** @since 0.3.0 @category metrics */
+export const timeToBegunSeconds = Metric.histogram(
+  "epc_time_to_response_begun_seconds",
+  latencyBoundaries,
+  "time from sending to the response having begun (cache readable), seconds"
+)
+/** @since 0.3.0 @category metrics */
+export const latencySeconds = Metric.histogram("epc_latency_seconds", latencyBoundaries, "total call latency, seconds")
 /** @since 0.3.0 @category metrics */
 export const sessionCostUsd = Metric.histogram(
   "epc_session_cost_usd",
@@ -353,7 +353,8 @@ const buildTagged = (call: CallKind, model: string) => {
     write1h: tokens("cache_write_1h"),
     read: tokens("cache_read"),
     output: tokens("output"),
-    cost: counter(costMicrosTotal),
+    cost: counter(costUsdTotal),
+    noCache: counter(noCacheCostUsdTotal),
     callLabel: labelSet("call", call)
   }
 }
@@ -444,10 +445,11 @@ export const make = Effect.gen(function*() {
         add(m.write1h, r.usage.cacheCreation1h)
         add(m.read, r.usage.cacheRead)
         add(m.output, r.usage.output)
-        if (Option.isSome(cost) && r.writesUnknown !== true) add(m.cost, cost.value)
+        if (Option.isSome(cost) && r.writesUnknown !== true) add(m.cost, Pricing.microsToUsd(cost.value))
+        if (Option.isSome(price)) add(m.noCache, Pricing.microsToUsd(Pricing.noCacheCostMicros(r.usage, price.value)))
         // a call that was not streamed has no time to first byte: its total latency is not one
-        if (r.timeToBegunMs !== undefined) timeToBegunMs.unsafeUpdate(r.timeToBegunMs, m.callLabel)
-        latencyMs.unsafeUpdate(r.latencyMs, m.callLabel)
+        if (r.timeToBegunMs !== undefined) timeToBegunSeconds.unsafeUpdate(r.timeToBegunMs / 1000, m.callLabel)
+        latencySeconds.unsafeUpdate(r.latencyMs / 1000, m.callLabel)
       })
     })
 
@@ -476,7 +478,7 @@ export const make = Effect.gen(function*() {
         increment(gateRequestsTotal, 1, "outcome", outcome)
         if (savedMicros !== undefined && savedMicros > 0) {
           gateSavedMicros += savedMicros
-          gateSavedMicrosTotal.unsafeUpdate(savedMicros, [])
+          gateSavedUsdTotal.unsafeUpdate(Pricing.microsToUsd(savedMicros), [])
         }
       }),
     recordSession: (costUsd) => Effect.sync(() => sessionCostUsd.unsafeUpdate(costUsd, [])),
@@ -522,49 +524,3 @@ export const make = Effect.gen(function*() {
  * @category layers
  */
 export const layer: Layer.Layer<CacheMetrics, never, Pricing.Pricing> = Layer.effect(CacheMetrics, make)
-
-// ---------------------------------------------------------------------------------------------------
-// Prometheus
-// ---------------------------------------------------------------------------------------------------
-
-const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
-const labels = (tags: ReadonlyArray<{ key: string; value: string }>, extra: Record<string, string> = {}) => {
-  const all = [...tags.map((t) => [t.key, t.value] as const).sort(([a], [b]) => a.localeCompare(b)), ...Object.entries(extra)]
-  return all.length === 0 ? "" : `{${all.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
-}
-const num = (n: number) => (Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : "-Inf")
-
-/**
- * The process-wide `epc_*` metrics in the Prometheus text exposition format (version 0.0.4).
- *
- * @since 0.1.0
- * @category export
- */
-export const prometheus: Effect.Effect<string> = Effect.map(Metric.snapshot, (pairs) => {
-  const byName = new Map<string, { type: string; help: string; lines: Array<string> }>()
-  for (const pair of pairs) {
-    const key = pair.metricKey
-    if (!key.name.startsWith("epc_")) continue
-    const state = pair.metricState as unknown as Record<string, unknown>
-    const tags = key.tags as ReadonlyArray<{ key: string; value: string }>
-    const help = Option.getOrElse(key.description, () => key.name)
-    if ("buckets" in state) {
-      const entry = byName.get(key.name) ?? { type: "histogram", help, lines: [] }
-      for (const [le, count] of state.buckets as ReadonlyArray<readonly [number, number]>) {
-        entry.lines.push(`${key.name}_bucket${labels(tags, { le: num(le) })} ${count}`)
-      }
-      entry.lines.push(`${key.name}_sum${labels(tags)} ${state.sum}`)
-      entry.lines.push(`${key.name}_count${labels(tags)} ${state.count}`)
-      byName.set(key.name, entry)
-    } else if ("count" in state) {
-      const entry = byName.get(key.name) ?? { type: "counter", help, lines: [] }
-      entry.lines.push(`${key.name}${labels(tags)} ${state.count}`)
-      byName.set(key.name, entry)
-    }
-  }
-  const out: Array<string> = []
-  for (const [name, { help, lines, type }] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines.sort())
-  }
-  return out.join("\n") + "\n"
-})

@@ -4,6 +4,8 @@ import * as Layer from "effect/Layer"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as Pricing from "../src/Pricing.js"
 import * as MetricsServer from "../src/cli/MetricsServer.js"
+import * as Prometheus from "../src/otel/Prometheus.js"
+import Prom from "prom2javascript"
 import type { Usage } from "../src/Response.js"
 
 const usage: Usage = { input: 1000, cacheCreation5m: 2000, cacheCreation1h: 3000, cacheRead: 10000, output: 500 }
@@ -192,24 +194,36 @@ describe("CacheMetrics", () => {
     Effect.gen(function*() {
       const m = yield* CacheMetrics.CacheMetrics
       yield* m.recordCall({ call: "warm", model: "claude-haiku-4-5-20251001", usage, latencyMs: 80 })
-      const text = yield* CacheMetrics.prometheus
-      expect(text).toContain("# TYPE epc_calls_total counter")
-      expect(text).toMatch(/epc_calls_total\{call="warm",model="claude-haiku-4-5"\} \d+/)
-      expect(text).toMatch(/epc_tokens_total\{call="warm",kind="cache_write_1h",model="claude-haiku-4-5"\} \d+/)
-      expect(text).toContain("# TYPE epc_latency_ms histogram")
-      expect(text).toMatch(/epc_latency_ms_bucket\{call="warm",le="100"\} \d+/)
+      const text = yield* scrape
+      const families = yield* parsePrometheus(text)
+      const calls = families["epc_calls_total"]!
+      expect(calls.type).toBe("counter")
+      expect(samples(calls).some((s) => s.labels.call === "warm" && s.labels.model === "claude-haiku-4-5")).toBe(true)
+      expect(samples(families["epc_tokens_total"]!).some((s) => s.labels.kind === "cache_write_1h" && s.labels.call === "warm")).toBe(true)
+      expect(families["epc_latency_seconds"]!.type).toBe("histogram")
       expect(text).not.toMatch(/msg_|req_|[0-9a-f]{64}/)
     }).pipe(Effect.provide(metricsLayer())))
 })
 
-describe("Prometheus values, exactly", () => {
-  /** the value of one series in the exposition text, or undefined when it is absent */
-  const valueOf = (text: string, series: string): number | undefined => {
-    const line = text.split("\n").find((l) => l.startsWith(`${series} `))
-    return line === undefined ? undefined : Number(line.slice(series.length + 1))
+/** the families of an exposition, read with a text-format parser (prom2javascript) */
+const parsePrometheus = (text: string) => Effect.promise(() => Prom.getMetricsFromIterator(text.split("\n")[Symbol.iterator]()))
+const samples = (family: Prom.PromMetric) => family.data as ReadonlyArray<Prom.PromData>
+const histograms = (family: Prom.PromMetric | undefined) => (family?.data ?? []) as ReadonlyArray<Prom.PromHistogramData>
+
+/** the exposition as OpenTelemetry's Prometheus exporter writes it */
+const scrape = Effect.flatMap(Prometheus.PrometheusMetrics, (p) => p.scrape).pipe(Effect.provide(Prometheus.layer()))
+
+describe("Prometheus values, exactly, read back with a text-format parser", () => {
+  /** the value of one series (exactly these labels), or undefined when it is absent */
+  const valueOf = (families: Prom.PromMetrics, name: string, labels: Record<string, string>): number | undefined => {
+    const family = families[name]
+    const sample = family === undefined ? undefined : samples(family).find((s) =>
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v) && Object.keys(s.labels).length === Object.keys(labels).length
+    )
+    return sample?.value
   }
 
-  it.effect("a known sequence of calls gives known counters: each token kind, the 5m/1h split and the cost", () =>
+  it.effect("a known sequence of calls gives known counters: each token kind, the 5m/1h split, cost and the no-cache cost in USD", () =>
     Effect.gen(function*() {
       // a model of its own, so the process-wide counters of this test start at zero
       const model = `claude-prom-test-${Math.random().toString(36).slice(2, 8)}`
@@ -219,9 +233,9 @@ describe("Prometheus values, exactly", () => {
       yield* m.recordCall({ call: "warm", model, usage: { input: 1, cacheCreation5m: 2000, cacheCreation1h: 0, cacheRead: 0, output: 0 }, latencyMs: 10 })
       yield* m.recordCall({ call: "request", model, usage: { input: 7, cacheCreation5m: 0, cacheCreation1h: 300, cacheRead: 2000, output: 50 }, latencyMs: 10 })
       yield* m.recordCall({ call: "request", model, usage: { input: 9, cacheCreation5m: 40, cacheCreation1h: 0, cacheRead: 2000, output: 60 }, latencyMs: 10 })
-      const text = yield* CacheMetrics.prometheus
+      const families = yield* Effect.flatMap(scrape, parsePrometheus)
       const series = (name: string, call: string, kind?: string) =>
-        valueOf(text, `${name}{call="${call}",${kind === undefined ? "" : `kind="${kind}",`}model="${model}"}`)
+        valueOf(families, name, { call, ...(kind === undefined ? {} : { kind }), model })
       expect(series("epc_calls_total", "warm")).toBe(1)
       expect(series("epc_calls_total", "request")).toBe(2)
       expect(series("epc_cache_hits_total", "request")).toBe(2)
@@ -233,37 +247,53 @@ describe("Prometheus values, exactly", () => {
       expect(series("epc_tokens_total", "request", "cache_read")).toBe(4000)
       expect(series("epc_tokens_total", "request", "input")).toBe(16)
       expect(series("epc_tokens_total", "request", "output")).toBe(110)
-      // hand-computed µUSD: warm 3 × (1 + 2000 × 1.25) = 7,503; requests 3 × (16 + 300 × 2 + 40 × 1.25 + 4000 × 0.1) + 15 × 110 = 4,848
-      expect(series("epc_cost_microdollars_total", "warm")).toBeCloseTo(7_503, 6)
-      expect(series("epc_cost_microdollars_total", "request")).toBeCloseTo(4_848, 6)
+      // hand-computed: warm 3 × (1 + 2000 × 1.25) µUSD = $0.007503; requests 3 × (16 + 300 × 2 + 40 × 1.25 + 4000 × 0.1) + 15 × 110 µUSD
+      expect(series("epc_cost_usd_total", "warm")).toBeCloseTo(0.007503, 12)
+      expect(series("epc_cost_usd_total", "request")).toBeCloseTo(0.004848, 12)
+      // no cache: every prompt token at 3 µUSD, output at 15
+      expect(series("epc_no_cache_cost_usd_total", "warm")).toBeCloseTo(3 * 2001 / 1e6, 12)
+      expect(series("epc_no_cache_cost_usd_total", "request")).toBeCloseTo((3 * (2307 + 2049) + 15 * 110) / 1e6, 12)
     }))
 
-  it.effect("the time-to-first-byte histogram counts streamed calls only; latency counts every call", () =>
+  it.effect("latency histograms are in seconds, their buckets in numeric order; time to first byte counts streamed calls only", () =>
     Effect.gen(function*() {
       const m = yield* CacheMetrics.CacheMetrics
-      const counts = Effect.map(CacheMetrics.prometheus, (text) => ({
-        begun: valueOf(text, `epc_time_to_response_begun_ms_count{call="request"}`) ?? 0,
-        latency: valueOf(text, `epc_latency_ms_count{call="request"}`) ?? 0
+      const histogram = (families: Prom.PromMetrics, name: string) =>
+        histograms(families[name]).find((s) => s.labels.call === "request")
+      const counts = Effect.map(Effect.flatMap(scrape, parsePrometheus), (families) => ({
+        begun: histogram(families, "epc_time_to_response_begun_seconds")?.count ?? 0,
+        latency: histogram(families, "epc_latency_seconds")?.count ?? 0
       }))
       const before = yield* counts
       yield* m.recordCall({ call: "request", model: "claude-sonnet-4-5", usage, latencyMs: 900 })
-      const afterJson = yield* counts
-      expect(afterJson).toEqual({ begun: before.begun, latency: before.latency + 1 })
+      expect(yield* counts).toEqual({ begun: before.begun, latency: before.latency + 1 })
       yield* m.recordCall({ call: "request", model: "claude-sonnet-4-5", usage, latencyMs: 900, timeToBegunMs: 300 })
       expect(yield* counts).toEqual({ begun: before.begun + 1, latency: before.latency + 2 })
+      const text = yield* scrape
+      const latency = histogram(yield* parsePrometheus(text), "epc_latency_seconds")!
+      expect(latency.buckets["+Inf"]).toBe(latency.count)
+      expect(Object.keys(latency.buckets)[0]).toBe("0.05")
+      // 0.9 s falls in the 1.6 s bucket and not in the 0.8 s one
+      expect(latency.buckets["1.6"]! - latency.buckets["0.8"]!).toBeGreaterThanOrEqual(2)
+      // lines in the order the format wants: buckets ascending in the text itself
+      const lines = text.split("\n").filter((l) => l.startsWith("epc_latency_seconds_bucket{") && l.includes('call="request"'))
+      const les = lines.map((l) => l.match(/le="([^"]+)"/)![1]!).map((v) => (v === "+Inf" ? Infinity : Number(v)))
+      expect(les).toEqual([...les].sort((a, b) => a - b))
     }).pipe(Effect.provide(metricsLayer())))
 })
 
 describe("the Prometheus endpoint", () => {
-  it.live("serves the epc_* metrics as text on GET /metrics", () =>
+  it.live("serves the epc_* metrics on GET /metrics, parseable as the text format", () =>
     Effect.gen(function*() {
       const m = yield* CacheMetrics.CacheMetrics
       yield* m.recordCall({ call: "request", model: "claude-sonnet-4-6", usage, latencyMs: 12 })
       const port = yield* MetricsServer.serveMetrics(0)
       const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/metrics`))
       expect(response.status).toBe(200)
-      expect(response.headers.get("content-type")).toContain("text/plain")
-      const text = yield* Effect.promise(() => response.text())
-      expect(text).toMatch(/epc_calls_total\{call="request",model="claude-sonnet-4-6"\} \d+/)
+      expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8")
+      const families = yield* parsePrometheus(yield* Effect.promise(() => response.text()))
+      expect(samples(families["epc_calls_total"]!).some((s) =>
+        s.labels.call === "request" && s.labels.model === "claude-sonnet-4-6" && s.value >= 1
+      )).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(metricsLayer())))
 })

@@ -1,5 +1,7 @@
 /**
- * The Prometheus endpoint of `--metrics-port`.
+ * The Prometheus endpoint of `--metrics-port`: the exposition written by OpenTelemetry's Prometheus
+ * exporter (the OpenTelemetry wing, loaded only when the option is given: its packages are optional
+ * peers).
  *
  * @since 0.1.0
  */
@@ -10,8 +12,17 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { createServer } from "node:http"
-import * as CacheMetrics from "../CacheMetrics.js"
 import { listenFailure, UsageError } from "./CliError.js"
+
+/** the OpenTelemetry wing's exposition, or a one-line reason it is not installed */
+const loadPrometheus = Effect.tryPromise({
+  try: () => import("../otel/Prometheus.js"),
+  catch: () =>
+    new UsageError({
+      detail:
+        "--metrics-port needs the OpenTelemetry packages: npm install @effect/opentelemetry@^0.64 @opentelemetry/exporter-prometheus@^0.223"
+    })
+})
 
 /**
  * Serves the process-wide metrics as Prometheus text on `GET /metrics` while the scope lives.
@@ -21,10 +32,11 @@ import { listenFailure, UsageError } from "./CliError.js"
  */
 export const serveMetrics = (port: number) =>
   Effect.gen(function*() {
+    const Prometheus = yield* loadPrometheus
+    const metrics = yield* Effect.provide(Prometheus.PrometheusMetrics, Prometheus.layer())
     const server = yield* NodeHttpServer.make(() => createServer(), { port, host: "127.0.0.1" })
     yield* HttpServer.serveEffect(
-      Effect.map(CacheMetrics.prometheus, (text) =>
-        HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4" }))
+      Effect.map(metrics.scrape, (text) => HttpServerResponse.text(text, { contentType: Prometheus.contentType }))
     ).pipe(Effect.provideService(HttpServer.HttpServer, server))
     const address = server.address
     return address._tag === "TcpAddress" ? address.port : port
@@ -41,7 +53,9 @@ export const serveMetricsIfAsked = (metricsPort: Option.Option<number>) =>
     onNone: () => Effect.void,
     onSome: (asked) =>
       serveMetrics(asked).pipe(
-        Effect.mapError((e) => new UsageError({ detail: `--metrics-port ${asked}: ${listenFailure(e.cause)}` })),
+        Effect.mapError((e) =>
+          e._tag === "UsageError" ? e : new UsageError({ detail: `--metrics-port ${asked}: ${listenFailure(e.cause)}` })
+        ),
         Effect.flatMap((port) => Console.log(`metrics on http://127.0.0.1:${port}/metrics`))
       )
   })

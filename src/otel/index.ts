@@ -9,3 +9,8 @@
  * @since 0.3.0
  */
 export * as Otel from "./Otel.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as Prometheus from "./Prometheus.js"
