@@ -99,11 +99,27 @@ describe("Telemetry", () => {
       expect(sum(GenAi.outputTokens)).toBe(usages.reduce((n, u) => n + u.output, 0))
       expect(sum(GenAi.cacheReadInputTokens)).toBeGreaterThan(0)
 
+      // why the leader wrote: the prefix had never been cached; the waiters read, and miss nothing
+      expect(attr(leaderCall, PromptCache.missReason)).toBe("first_sight")
+      expect(attr(leaderCall, PromptCache.missedTokens)).toBe(Number(attr(leaderCall, GenAi.cacheCreationInputTokens)))
+      expect(calls.filter((c) => c !== leaderCall).map((c) => attr(c, PromptCache.missReason))).toEqual([undefined, undefined])
+
       // no prompt text in any span: names, attribute values
       const everything = JSON.stringify(spans.map((s) => [s.name, [...s.attributes.entries()]]))
       expect(everything).not.toContain(SECRET_TEXT)
       expect(everything).not.toContain(textOfTokens(4000).slice(0, 40))
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
+
+  it.effect("with warming off, the calls that raced the first writer say so on their spans", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = yield* recording
+      const pipeline = yield* Pipeline.Pipeline
+      yield* runClocked(pipeline.turn({ sessionId: "racing", conversation, prompts: [{ prompt: "a" }, { prompt: "b" }, { prompt: "c" }] })).pipe(
+        Effect.withTracer(tracer)
+      )
+      const reasons = spans.filter((s) => s.name === `chat ${MODEL}`).map((s) => attr(s, PromptCache.missReason))
+      expect(reasons.sort()).toEqual(["concurrent_writer", "concurrent_writer", "first_sight"])
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false, warmer: { policy: "off" } }))))
 
   it.effect("tracing off (Layer.setTracerEnabled(false), as the program runs without an exporter): no span is made, the turn is the same", () =>
     Effect.gen(function*() {
