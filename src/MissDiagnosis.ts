@@ -324,6 +324,9 @@ export const makeLedger = (options: LedgerOptions = {}): Ledger => {
       if (p.section === "messages" && previous.settings !== t.sent.settings && (j === 0 || positions[j - 1]!.section !== "messages")) {
         return { reason: "setting_changed", where: "tool_choice/thinking" }
       }
+      // the previous prompt's last message was its turn's new prompt: the next turn replaces it
+      const was = previous.positions[j]!
+      if (was.section === "messages" && was.itemIndex === lastMessage(previous.positions)) return { reason: "first_sight" }
       if (p.section === "messages" && p.itemIndex === lastMessage(positions)) return { reason: "first_sight" }
       return sectionReason(p)
     }
@@ -348,9 +351,13 @@ export const makeLedger = (options: LedgerOptions = {}): Ledger => {
         old.expiresAt = Math.max(old.expiresAt, readableAt + ttlMs)
       }
     }
+    const newest = lastMessage(positions)
     for (let i = Math.max(0, hitIndex); i <= last.index; i++) {
       const p = positions[i]!
-      const wentOn = i < last.index
+      // went on past it, with more than the prompt's last message (a turn's new prompt, which the
+      // next turn replaces and a fan-out's siblings differ in: no change when another follows)
+      const next = positions[i + 1]
+      const wentOn = i < last.index && !(next!.section === "messages" && next!.itemIndex === newest)
       if (wentOn || covered.peek(p.fingerprint) === undefined) covered.set(p.fingerprint, wentOn)
       if (wentOn && p.section !== "messages" && positions[i + 1]!.section === "messages") {
         settingsAt.set(p.fingerprint, t.sent.settings)

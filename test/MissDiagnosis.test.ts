@@ -131,6 +131,22 @@ describe("MissDiagnosis: each reason from what was sent", () => {
     ])
   })
 
+  it("a turn's prompt merged into its last message and gone from the next turn's history is no change: first sight", () => {
+    const ledger = MissDiagnosis.makeLedger()
+    const conversation = history(3)
+    const withPrompt = (messages: ReadonlyArray<Message>, prompt: string): Array<Message> => {
+      const last = messages[messages.length - 1]!
+      return [...messages.slice(0, -1), { ...last, content: [...(last.content as Array<never>), text(100, prompt)] }]
+    }
+    const turn1 = request(withPrompt(conversation, "prompt 1"))
+    const sent = (r: MessagesRequest, at: number, read: number) =>
+      ledger.settle(ledger.send(MissDiagnosis.sentOf(r, 1024, at, "chat")), usage(r, read), at + 1)
+    sent(turn1, 0, 0)
+    const turn2 = request(withPrompt([...conversation, msg("assistant", 200, "a"), msg("user", 200, "u")], "prompt 2"))
+    const read = Prefix.positions(turn2)[1]!.cumulativeTokens
+    expect(sent(turn2, 10, read)).toEqual([{ reason: "first_sight", tokens: lastBreakpoint(turn2) - read }])
+  })
+
   it("another tool_choice or thinking setting: setting_changed", () => {
     const ledger = MissDiagnosis.makeLedger()
     const plain = request(history(3))
