@@ -3,11 +3,13 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { LanguageModel } from "../LanguageModel.js"
@@ -48,7 +50,16 @@ const metered = Layer.effect(
         Effect.timed(lm.create(request)).pipe(
           Effect.tap(([d, r]) => record(request)(r, Duration.toMillis(d)))
         ).pipe(Effect.map(([, r]) => r)),
-      stream: lm.stream
+      // a streamed call is recorded when it completes, with the time from its start
+      stream: (request) =>
+        Stream.unwrap(Effect.map(Clock.currentTimeMillis, (startedAt) =>
+          lm.stream(request).pipe(
+            Stream.tap((e) =>
+              e._tag === "Completed"
+                ? Effect.flatMap(Clock.currentTimeMillis, (now) => record(request)(e.response, now - startedAt))
+                : Effect.void
+            )
+          )))
     }
     return service
   })

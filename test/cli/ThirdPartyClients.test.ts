@@ -12,29 +12,53 @@ import { describe, expect, it } from "@effect/vitest"
 import { generateText, streamText } from "ai"
 import * as Effect from "effect/Effect"
 import { spawn } from "node:child_process"
+import Prom from "prom2javascript"
 import { z } from "zod"
 
 const SYSTEM = "You are a terse assistant who answers in one short sentence. ".repeat(200)
 
 /** `serve --port 0` as a process; its banner's URLs once it is ready; killed with the scope */
-const serve = Effect.acquireRelease(
-  Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly sdkUrl: string; readonly aiSdkUrl: string; readonly openaiUrl: string }>((resume) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "serve", "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] })
-    let out = ""
-    child.stdout!.on("data", (d) => {
-      out += d
-      const sdkUrl = /ANTHROPIC_BASE_URL=(\S+)/.exec(out)?.[1]
-      const aiSdkUrl = /baseURL (\S+)/.exec(out)?.[1]
-      const openaiUrl = /OPENAI_BASE_URL=(\S+)/.exec(out)?.[1]
-      if (sdkUrl !== undefined && aiSdkUrl !== undefined && openaiUrl !== undefined) {
-        resume(Effect.succeed({ child, sdkUrl, aiSdkUrl, openaiUrl }))
-      }
-    })
-  }),
-  ({ child }) => Effect.sync(() => void child.kill())
-)
+const serveWith = (extra: ReadonlyArray<string>, ready: (out: string) => boolean = () => true) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly child: ReturnType<typeof spawn>; readonly sdkUrl: string; readonly aiSdkUrl: string; readonly openaiUrl: string; readonly out: () => string }>((resume) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", "serve", "--port", "0", ...extra], { stdio: ["ignore", "pipe", "inherit"] })
+      let out = ""
+      child.stdout!.on("data", (d) => {
+        out += d
+        const sdkUrl = /ANTHROPIC_BASE_URL=(\S+)/.exec(out)?.[1]
+        const aiSdkUrl = /baseURL (\S+)/.exec(out)?.[1]
+        const openaiUrl = /OPENAI_BASE_URL=(\S+)/.exec(out)?.[1]
+        if (sdkUrl !== undefined && aiSdkUrl !== undefined && openaiUrl !== undefined && ready(out)) {
+          resume(Effect.succeed({ child, sdkUrl, aiSdkUrl, openaiUrl, out: () => out }))
+        }
+      })
+    }),
+    ({ child }) => Effect.sync(() => void child.kill())
+  )
+const serve = serveWith([])
 
 describe("third-party clients against serve", () => {
+  it.live("serve --metrics-port: the Vercel AI SDK's calls, streamed and not, counted in the Prometheus exposition", () =>
+    Effect.gen(function*() {
+      const { aiSdkUrl, out } = yield* serveWith(["--metrics-port", "0"], (o) => /metrics on (\S+)/.test(o))
+      const metricsUrl = /metrics on (\S+)/.exec(out())![1]!
+      const anthropic = createAnthropic({ apiKey: "any-key", baseURL: aiSdkUrl })
+      const plain = yield* Effect.promise(() => generateText({ model: anthropic("claude-sonnet-4-6"), system: SYSTEM, prompt: "Hi", maxRetries: 0 }))
+      const streamed = streamText({ model: anthropic("claude-sonnet-4-6"), system: SYSTEM, prompt: "Hello", maxRetries: 0 })
+      const usage = yield* Effect.promise(async () => {
+        for await (const _ of streamed.textStream) void _
+        return streamed.usage
+      })
+      const text = yield* Effect.promise(() => fetch(metricsUrl).then((r) => r.text()))
+      const families = yield* Effect.promise(() => Prom.getMetricsFromIterator(text.split("\n")[Symbol.iterator]()))
+      const series = (name: string, kind?: string) =>
+        (families[name]?.data as ReadonlyArray<Prom.PromData> | undefined)?.find((d) =>
+          d.labels.call === "request" && d.labels.model === "claude-sonnet-4-6" && d.labels.kind === kind
+        )?.value
+      expect(series("epc_calls_total")).toBe(2)
+      expect(series("epc_tokens_total", "output")).toBe((plain.usage.outputTokens ?? 0) + (usage.outputTokens ?? 0))
+    }).pipe(Effect.scoped), 120_000)
+
   it.live("the Vercel AI SDK, with the printed base URL: text, a stream, and the cache written then read", () =>
     Effect.gen(function*() {
       const { aiSdkUrl } = yield* serve
