@@ -347,21 +347,37 @@ export const make = (config: WarmerConfig = {}) =>
       })
     }
 
-    /** a request's span: the prefix it asks to cache (by fingerprint), what the gate did, the wait */
+    /**
+     * What the gate did with a request, into the metrics, and for a waiter that read its prefix what
+     * the waiting saved: the 5-minute write of what it read that it did not pay, minus the read.
+     */
+    const recordGate = (gate: GateOutcome, exit: Exit.Exit<Response, unknown>) => {
+      if (gate !== "waited" || exit._tag === "Failure" || exit.value.usage.cacheRead === 0) return metrics.recordGate(gate)
+      const price = pricing.lookup(exit.value.model)
+      if (Option.isNone(price)) return metrics.recordGate(gate)
+      const m = pricing.multipliers(exit.value.model)
+      return metrics.recordGate(gate, price.value.input * exit.value.usage.cacheRead * (m.write5m - m.read))
+    }
+
+    /**
+     * A request's span (the prefix it asks to cache, by fingerprint; what the gate did; the wait), and
+     * the gate's outcome into the metrics — one step at the request's end.
+     */
     const withRequestSpan = (
       bps: ReadonlyArray<PlannedBreakpoint>,
       outcome: GateOutcome | (() => GateOutcome),
       waitedMs: (() => number | undefined) | undefined
     ) =>
-    <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    <E, R>(self: Effect.Effect<Response, E, R>): Effect.Effect<Response, E, R> =>
       self.pipe(
-        Effect.ensuring(Effect.suspend(() => {
+        Effect.onExit((exit) => {
+          const gate = typeof outcome === "function" ? outcome() : outcome
           const wait = waitedMs?.()
-          return annotate(() => ({
-            [PromptCache.gate]: typeof outcome === "function" ? outcome() : outcome,
-            ...(wait !== undefined ? { [PromptCache.waitMs]: wait } : {})
-          }))
-        })),
+          return Effect.zipRight(
+            annotate(() => ({ [PromptCache.gate]: gate, ...(wait !== undefined ? { [PromptCache.waitMs]: wait } : {}) })),
+            recordGate(gate, exit)
+          )
+        }),
         withSpan("prompt_cache.request", () => ({
           attributes: {
             [PromptCache.breakpoints]: bps.length,

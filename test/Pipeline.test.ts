@@ -55,6 +55,12 @@ describe("Pipeline", () => {
       const calls = yield* Effect.flatMap(SimulatedProvider.Simulator, (s) => s.calls)
       expect(calls.filter((c) => (c.usage?.cacheCreation5m ?? 0) > 0)).toHaveLength(1)
       expect(calls.filter((c) => (c.usage?.cacheRead ?? 0) > 0)).toHaveLength(2)
+      // what the gate did, and what the two waiters' reads saved: each read's 5-minute write not paid, minus the read
+      const snapshot = yield* Effect.flatMap(CacheMetrics.CacheMetrics, (m) => m.snapshot)
+      expect(snapshot.gates).toEqual({ led: 1, waited: 2 })
+      const read = calls.reduce((n, c) => n + (c.usage?.cacheRead ?? 0), 0)
+      // Sonnet 4.5: $3 per million input tokens; a 5-minute write is 1.25×, a read 0.1×
+      expect(snapshot.gateSavingsUsd).toBeCloseTo((read * 3 * (1.25 - 0.1)) / 1e6, 9)
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("a turn's cost is its calls' (as CacheMetrics prices them); a session's is the sum of its turns'", () =>

@@ -30,8 +30,8 @@ import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
 import type { Planned } from "../BreakpointPlanner.js"
 import { asPlanned, plan } from "../BreakpointPlanner.js"
-import { CacheMetrics } from "../CacheMetrics.js"
-import type { GateOutcome, Policy } from "../CacheWarmer.js"
+import type { CacheMetrics } from "../CacheMetrics.js"
+import type { Policy } from "../CacheWarmer.js"
 import * as CacheWarmer from "../CacheWarmer.js"
 import type { LanguageModelService as ProviderPortService } from "../LanguageModel.js"
 import { LanguageModel as ProviderPort } from "../LanguageModel.js"
@@ -130,7 +130,6 @@ const failedCall = new ConnectionError({ detail: "the @effect/ai call failed" })
 export const make = (options: Options) =>
   Effect.gen(function*() {
     const inner = yield* AiLanguageModel.LanguageModel
-    const metrics = yield* CacheMetrics
     const pricing = yield* Pricing
     const warmer = yield* CacheWarmer.make({
       policy: options.policy ?? "auto",
@@ -172,7 +171,6 @@ export const make = (options: Options) =>
       Effect.contextWithEffect((context: Context.Context<R>) => {
         let result: { readonly value: A } | undefined
         let failure: Cause.Cause<E> | undefined
-        let gate: GateOutcome = "direct"
         const run: Call["run"] = (onBegun) => {
           let begun = false
           const begin = (usage: Usage | undefined) =>
@@ -204,12 +202,11 @@ export const make = (options: Options) =>
           )
         }
         const request = { ...planned.request, [CALL]: { run } } as MessagesRequest
-        return warmer.requestObserved({ request, breakpoints: planned.breakpoints }, (outcome) => void (gate = outcome)).pipe(
+        return warmer.request({ request, breakpoints: planned.breakpoints }).pipe(
           Effect.matchCauseEffect({
             onFailure: (cause) => failure !== undefined ? Effect.failCause(failure) : Effect.die(Cause.squash(cause)),
             onSuccess: () => result !== undefined ? Effect.succeed(result.value) : Effect.die(new Error("the @effect/ai call ended without a result"))
-          }),
-          Effect.ensuring(Effect.suspend(() => metrics.recordGate(gate)))
+          })
         )
       })
 

@@ -331,7 +331,8 @@ export const make = (options: ProxyOptions) =>
           ...(line.costUsd === undefined ? {} : { [PromptCache.costUsd]: line.costUsd })
         }))
         return Effect.zipRight(
-          Effect.zipRight(traced, metrics.recordGate(gate, savedMicros)),
+          // a gated request's outcome is recorded by the warmer; a path the proxy does not gate, here
+          Effect.zipRight(traced, gate === "passthrough" ? metrics.recordGate(gate) : Effect.void),
           options.onAccess === undefined ? Effect.void : options.onAccess(line)
         )
       }
