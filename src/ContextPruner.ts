@@ -45,6 +45,12 @@ export { PLACEHOLDERS } from "./internal/pruneRules.js"
  * @category models
  */
 export interface PrunerConfig {
+  /**
+   * `price` (default): new edits in batches, applied when they pay for the cache they rewrite;
+   * `eager`: every rule's targets pruned the turn they appear — no price test, no batching, no
+   * trigger (the baseline `bench` compares with)
+   */
+  readonly strategy?: "price" | "eager" | undefined
   /** which rules run (default: all but `age`) */
   readonly rules?: Partial<Record<RuleName, boolean>> | undefined
   /** error purging: calls that failed at least this many turns (model steps) ago (default 4) */
@@ -82,7 +88,7 @@ export interface PrunerConfig {
 export type Decision =
   | {
     readonly _tag: "Applied"
-    readonly reason: "pays" | "cold"
+    readonly reason: "pays" | "cold" | "eager"
     readonly tokensFreed: number
     readonly rewriteTokens: number
     readonly expectedRequests: number
@@ -225,8 +231,9 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
   Effect.sync(() => {
     const states = new LruMap<string, State>(config.maxConversations ?? defaults.maxConversations)
     const resolved = resolve(config)
+    const eager = config.strategy === "eager"
     const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
-    const trigger = config.triggerTokens ?? 0
+    const trigger = eager ? 0 : config.triggerTokens ?? 0
     const release = config.releaseTokens ?? trigger * 0.8
 
     const stateOf = (id: string): State =>
@@ -265,7 +272,9 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           defaults.expectedRemainingRequests
         const numbers = { tokensFreed, rewriteTokens, expectedRequests }
         let decision: Decision
-        if (input.cold === true) {
+        if (eager) {
+          decision = { _tag: "Applied", reason: "eager", ...numbers }
+        } else if (input.cold === true) {
           decision = { _tag: "Applied", reason: "cold", ...numbers }
         } else if (tokensFreed < clearAtLeast) {
           decision = { _tag: "Deferred", reason: "below_clear_at_least", ...numbers }

@@ -144,6 +144,27 @@ export const apiDiagnosisOf = (diagnostics: unknown): ApiDiagnosis | undefined =
 }
 
 /**
+ * The API's `context_management.applied_edits` as this library keeps them; undefined when absent.
+ *
+ * @since 0.3.0
+ * @category decoding
+ */
+export const contextEditsOf = (contextManagement: unknown): Response["contextEdits"] => {
+  const edits = (contextManagement as { readonly applied_edits?: unknown } | null | undefined)?.applied_edits
+  if (!Array.isArray(edits)) return undefined
+  return edits.flatMap((e: unknown) => {
+    const edit = e as { readonly type?: unknown; readonly cleared_input_tokens?: unknown; readonly cleared_tool_uses?: unknown }
+    return typeof edit.type === "string" && typeof edit.cleared_input_tokens === "number"
+      ? [{
+        type: edit.type,
+        clearedInputTokens: edit.cleared_input_tokens,
+        ...(typeof edit.cleared_tool_uses === "number" ? { clearedToolUses: edit.cleared_tool_uses } : {})
+      }]
+      : []
+  })
+}
+
+/**
  * The wire form of an {@link ApiDiagnosis}.
  *
  * @since 0.3.0
@@ -172,7 +193,13 @@ export const Response = Schema.Struct({
    */
   usageUnknown: Schema.optional(Schema.Array(Schema.Literal("cacheWrite"))),
   /** the API's own diagnosis of the request's cache miss, when it gave one */
-  diagnosis: Schema.optional(ApiDiagnosis)
+  diagnosis: Schema.optional(ApiDiagnosis),
+  /** what the API's context editing cleared before the prompt was read (`context_management.applied_edits`) */
+  contextEdits: Schema.optional(Schema.Array(Schema.Struct({
+    type: Schema.String,
+    clearedInputTokens: Schema.Number,
+    clearedToolUses: Schema.optional(Schema.Number)
+  })))
 })
 /**
  * @since 0.1.0

@@ -56,6 +56,8 @@ export interface MessageData {
   readonly usage: ApiUsage
   /** the API's cache diagnosis (beta), when the request asked for one */
   readonly diagnostics?: unknown
+  /** what the API's context editing (beta) cleared */
+  readonly context_management?: unknown
 }
 
 /**
@@ -81,6 +83,8 @@ export interface SdkEvent {
     readonly stop_reason?: string | null
   }
   readonly usage?: Partial<ApiUsage>
+  /** `message_delta`: what the API's context editing (beta) cleared */
+  readonly context_management?: unknown
 }
 
 /**

@@ -24,7 +24,7 @@ import { validatePrompt } from "../PromptValidation.js"
 import type { AuthenticationError, ProviderError } from "../ProviderError.js"
 import { ConnectionError, Timeout } from "../ProviderError.js"
 import type { ApiDiagnosis, Response, StreamEvent, Usage } from "../Response.js"
-import { apiDiagnosisOf, fromApiUsage } from "../Response.js"
+import { apiDiagnosisOf, contextEditsOf, fromApiUsage } from "../Response.js"
 import { estimator, TokenCounter } from "../TokenCounter.js"
 import type { AnthropicOptions, MessageData, SdkEvent } from "./AnthropicClient.js"
 import * as AnthropicClient from "./AnthropicClient.js"
@@ -58,8 +58,11 @@ const makeResponse = (data: MessageData, requestId: string | undefined): Respons
   stopReason: data.stop_reason,
   usage: fromApiUsage(data.usage),
   ...(requestId !== undefined ? { requestId } : {}),
-  ...withDiagnosis(apiDiagnosisOf(data.diagnostics))
+  ...withDiagnosis(apiDiagnosisOf(data.diagnostics)),
+  ...withEdits(contextEditsOf(data.context_management))
 })
+
+const withEdits = (edits: Response["contextEdits"]) => (edits !== undefined ? { contextEdits: edits } : {})
 
 const withDiagnosis = (diagnosis: ApiDiagnosis | undefined) => (diagnosis !== undefined ? { diagnosis } : {})
 
@@ -88,6 +91,7 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
   const partialJson: Array<string> = []
   let completed = false
   let diagnosis: ApiDiagnosis | undefined
+  let contextEdits: Response["contextEdits"]
   const step = (e: SdkEvent): ReadonlyArray<StreamEvent> => {
     switch (e.type) {
       case "message_start": {
@@ -129,6 +133,7 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
       }
       case "message_delta": {
         stopReason = e.delta?.stop_reason ?? stopReason
+        contextEdits = contextEditsOf(e.context_management) ?? contextEdits
         if (e.usage !== undefined) usage = mergeUsage(usage, e.usage)
         return []
       }
@@ -143,7 +148,8 @@ const makeStreamTranslator = (model: string, requestId: string | undefined) => {
             stopReason,
             usage,
             ...(requestId !== undefined ? { requestId } : {}),
-            ...(diagnosis !== undefined ? { diagnosis } : {})
+            ...(diagnosis !== undefined ? { diagnosis } : {}),
+            ...withEdits(contextEdits)
           }
         }]
       }

@@ -78,7 +78,8 @@ export interface Report {
   readonly provider: string
   readonly model: string
   readonly warming: string
-  readonly pruning: "on" | "off"
+  /** `on` (the price-aware pruner), `off`, `eager`, or `server` (the API's context editing) */
+  readonly pruning: "on" | "off" | "eager" | "server"
   readonly turns: number
   readonly sessions: number
   readonly calls: { readonly warm: CallFigures; readonly request: CallFigures }

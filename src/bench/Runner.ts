@@ -28,7 +28,13 @@ import * as Workload from "./Workload.js"
  */
 export interface RunOptions {
   readonly warming: CacheWarmer.Policy
-  readonly pruning: boolean
+  /**
+   * `true` / `"on"`: the price-aware pruner; `"eager"`: every rule's targets pruned the turn they
+   * appear; `"server"`: no client pruning, the API's context editing instead (`serverEditing`)
+   */
+  readonly pruning: boolean | PruningStrategy
+  /** the API's context editing for `pruning: "server"` (default {@link defaultServerEditing}) */
+  readonly serverEditing?: ServerEditing | undefined
   readonly method?: CacheWarmer.Method | undefined
   readonly keepAlive?: boolean | undefined
   readonly retry?: CacheWarmer.WarmerConfig["retry"]
@@ -46,6 +52,55 @@ export interface RunOptions {
   /** ask the API for its cache diagnosis of each request (Pipeline `cacheDiagnostics`) */
   readonly cacheDiagnostics?: boolean | undefined
 }
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type PruningStrategy = "off" | "on" | "eager" | "server"
+
+/**
+ * `clear_tool_uses_20250919`'s settings, as `bench` sends them.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ServerEditing {
+  readonly triggerTokens: number
+  readonly keepToolUses: number
+  readonly clearAtLeastTokens: number
+}
+
+/**
+ * The bench's server-side editing: activate past 20,000 input tokens (the API's default, 100,000, is
+ * past every built-in workload), keep the 3 most recent tool uses (the API's default), clear at least
+ * 5,000 tokens or nothing.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const defaultServerEditing: ServerEditing = { triggerTokens: 20_000, keepToolUses: 3, clearAtLeastTokens: 5_000 }
+
+/**
+ * The strategy of a run's `pruning` option.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export const pruningOf = (options: Pick<RunOptions, "pruning">): PruningStrategy =>
+  options.pruning === true ? "on" : options.pruning === false ? "off" : options.pruning
+
+/** the request fields that ask the API to edit the context, for `pruning: "server"` */
+const contextManagement = (editing: ServerEditing) => ({
+  context_management: {
+    edits: [{
+      type: "clear_tool_uses_20250919",
+      trigger: { type: "input_tokens", value: editing.triggerTokens },
+      keep: { type: "tool_uses", value: editing.keepToolUses },
+      clear_at_least: { type: "input_tokens", value: editing.clearAtLeastTokens }
+    }]
+  }
+})
 
 /**
  * Progress of a run, for a live display.
@@ -107,6 +162,8 @@ export const runWorkload = (
     const fatalTags: ReadonlySet<string> = new Set(["AuthenticationError", "PermissionError", "BillingError", "NotFound"])
     let prunedTokens = 0
     let turnsDone = 0
+    const strategy = pruningOf(options)
+    const serverFields = contextManagement(options.serverEditing ?? defaultServerEditing)
     const requestsLeft = (from: number) => workload.turns.slice(from).reduce((n, t) => n + t.requests.length, 0)
 
     const session = (s: number) =>
@@ -119,6 +176,7 @@ export const runWorkload = (
             yield* Effect.sleep(Duration.seconds(turn.idleSeconds * (options.idleScale ?? 1)))
           }
           conversation = Workload.conversationAt(workload, s, t, conversation)
+          if (strategy === "server" && t === 0) conversation = { ...conversation, ...serverFields }
           const result = yield* pipeline.turn({
             sessionId: `${workload.name}#${s}`,
             conversation,
@@ -127,6 +185,10 @@ export const runWorkload = (
           })
           turnLatencies.push(result.latencyMs)
           for (const n of Object.values(result.newlyPruned)) prunedTokens += n
+          // server-side editing: what the API cleared from each request before reading it
+          for (const r of result.responses) {
+            if (Either.isRight(r)) for (const e of r.right.contextEdits ?? []) prunedTokens += e.clearedInputTokens
+          }
           // the turn's cost as the pipeline priced it (its warm call and its requests that succeeded)
           turnCosts[t]! += result.cost.usd ?? 0
           result.responses.forEach((r, i) => {
@@ -166,7 +228,7 @@ export const runWorkload = (
       provider: options.provider,
       model: workload.model,
       warming: options.warming,
-      pruning: options.pruning ? "on" : "off",
+      pruning: strategy,
       turns: workload.turns.length,
       sessions: indices.length,
       calls: { warm: callFigures(snap.calls.warm), request: callFigures(snap.calls.request) },
@@ -226,7 +288,7 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
     keepAlive: options.keepAlive === true ? {} : false,
     ...(options.retry !== undefined ? { retry: options.retry } : {})
   },
-  pruner: options.pruning ? {} : false,
+  pruner: pruningOf(options) === "on" ? {} : pruningOf(options) === "eager" ? { strategy: "eager" } : false,
   prices: options.prices,
   cacheDiagnostics: options.cacheDiagnostics,
   ...(options.redisUrl !== undefined ? { registry: RedisLoader.layer({ url: options.redisUrl }) } : {})

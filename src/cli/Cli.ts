@@ -73,8 +73,8 @@ const run = Command.make(
       ),
       Options.withDefault("auto" as const)
     ),
-    pruning: Options.choice("pruning", ["on", "off"]).pipe(
-      Options.withDescription("prune stale context when the pruning pays for the cache it rewrites (default: on)"),
+    pruning: Options.choice("pruning", ["on", "off", "eager", "server"]).pipe(
+      Options.withDescription("on: prune stale context when the pruning pays for the cache it rewrites (default); off; eager: prune every target the turn it appears; server: no client pruning, the API's context editing (clear_tool_uses) instead"),
       Options.withDefault("on" as const)
     ),
     method: Options.choice("method", ["first-request", "warm-call"]).pipe(
@@ -92,7 +92,7 @@ const run = Command.make(
   (o) =>
     RunCommand.handle({
       ...o,
-      pruning: o.pruning === "on",
+      pruning: o.pruning,
       method: Option.getOrUndefined(o.method)
     })
 ).pipe(Command.withDescription("run one configuration on a workload and report what it cost"))

@@ -24,7 +24,7 @@ export interface Args {
   readonly workload: string
   readonly provider: ProviderName
   readonly warming: CacheWarmer.Policy
-  readonly pruning: boolean
+  readonly pruning: Runner.PruningStrategy
   readonly method?: CacheWarmer.Method | undefined
   readonly keepAlive: boolean
   readonly model: Option.Option<string>

@@ -98,7 +98,8 @@ export const encodeEvent = (
         sse("message_delta", {
           type: "message_delta",
           delta: { stop_reason: e.response.stopReason, stop_sequence: null },
-          usage: { output_tokens: e.response.usage.output }
+          usage: { output_tokens: e.response.usage.output },
+          ...contextManagementOf(e.response)
         }),
         sse("message_stop", { type: "message_stop" })
       ]
@@ -160,8 +161,21 @@ export const messageJson = (r: Response) => ({
   stop_reason: r.stopReason,
   stop_sequence: null,
   usage: toApiUsage(r.usage),
-  ...(r.diagnosis !== undefined ? { diagnostics: toApiDiagnostics(r.diagnosis) } : {})
+  ...(r.diagnosis !== undefined ? { diagnostics: toApiDiagnostics(r.diagnosis) } : {}),
+  ...contextManagementOf(r)
 })
+
+/** `context_management.applied_edits`, as the API reports what its context editing cleared */
+const contextManagementOf = (r: Response) =>
+  r.contextEdits === undefined ? {} : {
+    context_management: {
+      applied_edits: r.contextEdits.map((e) => ({
+        type: e.type,
+        cleared_input_tokens: e.clearedInputTokens,
+        ...(e.clearedToolUses !== undefined ? { cleared_tool_uses: e.clearedToolUses } : {})
+      }))
+    }
+  }
 
 
 const encoder = new TextEncoder()

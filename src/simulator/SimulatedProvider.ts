@@ -23,6 +23,7 @@ import type { StoreMiss } from "./CacheStore.js"
 import { LruMap } from "../internal/lru.js"
 import * as MissDiagnosis from "../MissDiagnosis.js"
 import { CacheStore, commit, diagnose, plan, writing } from "./CacheStore.js"
+import * as ContextEditing from "./ContextEditing.js"
 import type { OpenAICacheConfig } from "./OpenAICache.js"
 import * as OpenAICache from "./OpenAICache.js"
 import type { LanguageModelService } from "../LanguageModel.js"
@@ -37,7 +38,7 @@ import { cachingOf, defaultTable, isOpenAIModel, limitsOf, lookup } from "../Pri
 import type { MessagesRequest } from "../Prompt.js"
 import { violations } from "../PromptValidation.js"
 import type { ProviderError } from "../ProviderError.js"
-import { ConnectionError, NotFound, Overloaded, RateLimited, ServerError, Timeout } from "../ProviderError.js"
+import { ConnectionError, InvalidPrompt, NotFound, Overloaded, RateLimited, ServerError, Timeout } from "../ProviderError.js"
 import type { Response, StreamEvent, Usage } from "../Response.js"
 
 /**
@@ -363,8 +364,17 @@ export const make = (config: SimulatorConfig = {}) =>
         if (Option.isNone(price)) {
           return yield* Effect.fail(new NotFound({ detail: `model: ${request.model}`, requestId }))
         }
-        const all = positions(request)
-        const bps = breakpoints(request, all)
+        // server-side context editing first: the cache sees the edited prompt
+        const edits = ContextEditing.parse((request as { readonly context_management?: unknown }).context_management)
+        if (edits instanceof InvalidPrompt) return yield* Effect.fail(edits)
+        const edited = edits.length === 0 ? undefined : ContextEditing.apply(request, edits)
+        const contextEdits = edited === undefined ? undefined : edited.applied.map((a) => ({
+          type: a.type,
+          clearedInputTokens: a.cleared_input_tokens,
+          clearedToolUses: a.cleared_tool_uses
+        }))
+        const all = positions(edited?.request ?? request)
+        const bps = breakpoints(edited?.request ?? request, all)
         const startedAt = yield* Clock.currentTimeMillis
         const record: CallRecord = {
           id,
@@ -428,6 +438,7 @@ export const make = (config: SimulatorConfig = {}) =>
           const tool = output === 0 ? undefined : forcedTool(request)
           const response: Response = {
             ...(diagnosis !== undefined ? { diagnosis } : {}),
+            ...(contextEdits !== undefined ? { contextEdits } : {}),
             id,
             model: request.model,
             content: tool !== undefined

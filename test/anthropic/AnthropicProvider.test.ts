@@ -119,6 +119,27 @@ describe("AnthropicProvider over real HTTP", () => {
       expect(unknown.diagnosis).toEqual({ reason: "previous_message_not_found" })
     }).pipe(Effect.provide(stack())))
 
+  it.live("the API's context editing (beta): what it cleared comes back, JSON and streamed", () =>
+    Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      const messages: Array<MessagesRequest["messages"][number]> = [{ role: "user", content: "go" }]
+      for (let i = 0; i < 6; i++) {
+        messages.push({ role: "assistant", content: [{ type: "tool_use", id: `toolu_${i}`, name: "read", input: { i } }] })
+        messages.push({ role: "user", content: [{ type: "tool_result", tool_use_id: `toolu_${i}`, content: textOfTokens(800, `r${i}`) }] })
+      }
+      const request: MessagesRequest = {
+        model: MODEL,
+        max_tokens: 20,
+        messages,
+        context_management: { edits: [{ type: "clear_tool_uses_20250919", trigger: { type: "input_tokens", value: 2000 } }] }
+      }
+      const json = yield* lm.create(request)
+      expect(json.contextEdits).toEqual([{ type: "clear_tool_uses_20250919", clearedToolUses: 3, clearedInputTokens: expect.any(Number) }])
+      expect(json.contextEdits![0]!.clearedInputTokens).toBeGreaterThan(3 * 700)
+      const streamed = yield* streamToResponse(lm.stream(request), () => Effect.void)
+      expect(streamed.contextEdits).toEqual(json.contextEdits)
+    }).pipe(Effect.provide(stack())))
+
   it.live("max_tokens: 0 warm calls work over HTTP", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
