@@ -50,7 +50,12 @@ export interface PrunerConfig {
    * `eager`: every rule's targets pruned the turn they appear — no price test, no batching, no
    * trigger (the baseline `bench` compares with)
    */
-  readonly strategy?: "price" | "eager" | undefined
+  readonly strategy?: "price" | "eager" | "schedule" | undefined
+  /**
+   * `schedule`: the turns (0-based, counted per conversation) at which every candidate seen so far is
+   * applied, and no others — a schedule found offline (the bench's hindsight oracle)
+   */
+  readonly rounds?: ReadonlyArray<number> | undefined
   /** which rules run (default: all but `age`) */
   readonly rules?: Partial<Record<RuleName, boolean>> | undefined
   /** error purging: calls that failed at least this many turns (model steps) ago (default 4) */
@@ -88,14 +93,14 @@ export interface PrunerConfig {
 export type Decision =
   | {
     readonly _tag: "Applied"
-    readonly reason: "pays" | "cold" | "eager"
+    readonly reason: "pays" | "cold" | "eager" | "scheduled"
     readonly tokensFreed: number
     readonly rewriteTokens: number
     readonly expectedRequests: number
   }
   | {
     readonly _tag: "Deferred"
-    readonly reason: "below_clear_at_least" | "does_not_pay"
+    readonly reason: "below_clear_at_least" | "does_not_pay" | "not_scheduled"
     readonly tokensFreed: number
     readonly rewriteTokens: number
     readonly expectedRequests: number
@@ -168,6 +173,8 @@ export const defaults = {
 interface State {
   readonly applied: MarkSet
   engaged: boolean
+  /** prunes so far (turns) */
+  turn: number
 }
 
 /**
@@ -232,16 +239,18 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
     const states = new LruMap<string, State>(config.maxConversations ?? defaults.maxConversations)
     const resolved = resolve(config)
     const eager = config.strategy === "eager"
+    const scheduled = config.strategy === "schedule" ? new Set(config.rounds ?? []) : undefined
     const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
-    const trigger = eager ? 0 : config.triggerTokens ?? 0
+    const trigger = eager || config.strategy === "schedule" ? 0 : config.triggerTokens ?? 0
     const release = config.releaseTokens ?? trigger * 0.8
 
     const stateOf = (id: string): State =>
-      states.getOrCreate(id, () => ({ applied: new MarkSet(), engaged: trigger <= 0 }))
+      states.getOrCreate(id, () => ({ applied: new MarkSet(), engaged: trigger <= 0, turn: 0 }))
 
     const prune = (input: PruneInput): Effect.Effect<PruneOutput> =>
       Effect.sync(() => {
         const state = stateOf(input.conversationId)
+        const turn = state.turn++
         const request = input.request
         // 1. what was decided before stays decided (monotone)
         const conv = analyze(request.messages)
@@ -272,7 +281,11 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           defaults.expectedRemainingRequests
         const numbers = { tokensFreed, rewriteTokens, expectedRequests }
         let decision: Decision
-        if (eager) {
+        if (scheduled !== undefined) {
+          decision = scheduled.has(turn)
+            ? { _tag: "Applied", reason: "scheduled", ...numbers }
+            : { _tag: "Deferred", reason: "not_scheduled", ...numbers }
+        } else if (eager) {
           decision = { _tag: "Applied", reason: "eager", ...numbers }
         } else if (input.cold === true) {
           decision = { _tag: "Applied", reason: "cold", ...numbers }

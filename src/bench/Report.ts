@@ -79,7 +79,7 @@ export interface Report {
   readonly model: string
   readonly warming: string
   /** `on` (the price-aware pruner), `off`, `eager`, or `server` (the API's context editing) */
-  readonly pruning: "on" | "off" | "eager" | "server"
+  readonly pruning: "on" | "off" | "eager" | "server" | "hindsight"
   readonly turns: number
   readonly sessions: number
   readonly calls: { readonly warm: CallFigures; readonly request: CallFigures }

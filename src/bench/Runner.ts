@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as CacheWarmer from "../CacheWarmer.js"
+import type * as ContextPruner from "../ContextPruner.js"
 import type { LanguageModel } from "../LanguageModel.js"
 import * as Pipeline from "../Pipeline.js"
 import * as Pricing from "../Pricing.js"
@@ -19,6 +20,7 @@ import * as RedisLoader from "./RedisLoader.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { Report } from "./Report.js"
 import { callFigures, summarizeCosts } from "./Report.js"
+import * as Hindsight from "./Hindsight.js"
 import { Oracle } from "./Oracle.js"
 import * as Workload from "./Workload.js"
 
@@ -35,6 +37,8 @@ export interface RunOptions {
   readonly pruning: boolean | PruningStrategy
   /** the API's context editing for `pruning: "server"` (default {@link defaultServerEditing}) */
   readonly serverEditing?: ServerEditing | undefined
+  /** `pruning: "hindsight"`: the turns at which a round is applied (Hindsight.scheduleOf) */
+  readonly rounds?: ReadonlyArray<number> | undefined
   readonly method?: CacheWarmer.Method | undefined
   readonly keepAlive?: boolean | undefined
   readonly retry?: CacheWarmer.WarmerConfig["retry"]
@@ -57,7 +61,7 @@ export interface RunOptions {
  * @since 0.3.0
  * @category models
  */
-export type PruningStrategy = "off" | "on" | "eager" | "server"
+export type PruningStrategy = "off" | "on" | "eager" | "server" | "hindsight"
 
 /**
  * `clear_tool_uses_20250919`'s settings, as `bench` sends them.
@@ -89,6 +93,20 @@ export const defaultServerEditing: ServerEditing = { triggerTokens: 20_000, keep
  */
 export const pruningOf = (options: Pick<RunOptions, "pruning">): PruningStrategy =>
   options.pruning === true ? "on" : options.pruning === false ? "off" : options.pruning
+
+/** the client-side pruner of a strategy (`server` and `off` have none) */
+const prunerConfig = (options: RunOptions): ContextPruner.PrunerConfig | false => {
+  switch (pruningOf(options)) {
+    case "on":
+      return {}
+    case "eager":
+      return { strategy: "eager" }
+    case "hindsight":
+      return { strategy: "schedule", rounds: options.rounds ?? [] }
+    default:
+      return false
+  }
+}
 
 /** the request fields that ask the API to edit the context, for `pruning: "server"` */
 const contextManagement = (editing: ServerEditing) => ({
@@ -288,7 +306,7 @@ export const pipelineConfig = (options: RunOptions): Pipeline.Config => ({
     keepAlive: options.keepAlive === true ? {} : false,
     ...(options.retry !== undefined ? { retry: options.retry } : {})
   },
-  pruner: pruningOf(options) === "on" ? {} : pruningOf(options) === "eager" ? { strategy: "eager" } : false,
+  pruner: prunerConfig(options),
   prices: options.prices,
   cacheDiagnostics: options.cacheDiagnostics,
   ...(options.redisUrl !== undefined ? { registry: RedisLoader.layer({ url: options.redisUrl }) } : {})
@@ -307,9 +325,20 @@ export const run = <E>(
   onProgress?: (p: Progress) => Effect.Effect<void>,
   onInterrupted?: (partial: Report) => Effect.Effect<void>
 ): Effect.Effect<RunResult, E> =>
-  runWorkload(workload, options, onProgress, onInterrupted).pipe(
-    Effect.provide(Pipeline.layer(pipelineConfig(options)).pipe(Layer.provide(provider)))
-  )
+  Effect.suspend(() => {
+    const resolved = withSchedule(workload, options)
+    return runWorkload(workload, resolved, onProgress, onInterrupted).pipe(
+      Effect.provide(Pipeline.layer(pipelineConfig(resolved)).pipe(Layer.provide(provider)))
+    )
+  })
+
+/** `pruning: "hindsight"` without its rounds: the cheapest schedule, found offline for the model's prices */
+const withSchedule = (workload: Workload.Workload, options: RunOptions): RunOptions => {
+  if (pruningOf(options) !== "hindsight" || options.rounds !== undefined) return options
+  const price = Option.orElse(Pricing.lookup(options.prices ?? {}, workload.model), () => Pricing.lookup(Pricing.defaultTable, workload.model))
+  const multipliers = Option.match(price, { onNone: () => Pricing.Multipliers, onSome: Pricing.multipliersOf })
+  return { ...options, rounds: Hindsight.scheduleOf(workload, multipliers) }
+}
 
 /**
  * The strategies `bench` compares.

@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Overhead from "../bench/Overhead.js"
 import * as ProxyBenchmark from "../bench/ProxyBenchmark.js"
 import * as PrunerBenchmark from "../bench/PrunerBenchmark.js"
+import * as PruningComparison from "../bench/PruningComparison.js"
 import * as Replicas from "../bench/Replicas.js"
 import type { Report } from "../bench/Report.js"
 import * as Chart from "../bench/Chart.js"
@@ -136,5 +137,8 @@ export const handle = (cmd: Args) =>
     if (cmd.pruner) {
       const p = yield* PrunerBenchmark.run()
       yield* Console.log(PrunerBenchmark.render(p))
+      // the pruner against its baselines and its oracle, on the built-in and generated workloads
+      yield* Console.log("")
+      yield* Console.log(PruningComparison.render(yield* PruningComparison.run()))
     }
   })

@@ -73,8 +73,8 @@ const run = Command.make(
       ),
       Options.withDefault("auto" as const)
     ),
-    pruning: Options.choice("pruning", ["on", "off", "eager", "server"]).pipe(
-      Options.withDescription("on: prune stale context when the pruning pays for the cache it rewrites (default); off; eager: prune every target the turn it appears; server: no client pruning, the API's context editing (clear_tool_uses) instead"),
+    pruning: Options.choice("pruning", ["on", "off", "eager", "server", "hindsight"]).pipe(
+      Options.withDescription("on: prune stale context when the pruning pays for the cache it rewrites (default); off; eager: prune every target the turn it appears; server: no client pruning, the API's context editing (clear_tool_uses) instead; hindsight: the cheapest schedule of pruning rounds, found offline (the pruner's oracle)"),
       Options.withDefault("on" as const)
     ),
     method: Options.choice("method", ["first-request", "warm-call"]).pipe(
@@ -112,7 +112,7 @@ const benchOptions = {
   keepAlive: keepAlive("also run auto with keep-alive"),
   overhead: Options.boolean("overhead").pipe(Options.withDescription("measure the framework's overhead")),
   proxy: Options.boolean("proxy").pipe(Options.withDescription("measure the proxy: added latency, throughput, 1,000 concurrent streams")),
-  pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation")),
+  pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation, and compare it with no pruning, eager pruning, the API's context editing and its hindsight oracle on the built-in and generated workloads")),
   replicas: integerIn("replicas", 1, 64).pipe(
     Options.withDescription("also split the workload over N replicas: N in-memory registries vs one shared Redis (REDIS_URL)"),
     Options.optional
