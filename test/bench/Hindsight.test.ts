@@ -87,3 +87,37 @@ describe("the strategies side by side", () => {
       expect(PruningComparison.render([row!])).toContain("agent-session")
     }), 60_000)
 })
+
+describe("the price-aware pruner on generated sessions", () => {
+  it.effect("property: its rounds never cost more than not pruning, beyond one batching threshold's write (in the oracle's model)", () =>
+    Effect.gen(function*() {
+      const clearAtLeast = ContextPruner.defaults.clearAtLeast
+      const sessions = fc.sample(fc.record({
+        seed: fc.integer({ min: 1, max: 100_000 }),
+        steps: fc.integer({ min: 4, max: 40 }),
+        fanOut: fc.integer({ min: 1, max: 8 }),
+        files: fc.integer({ min: 1, max: 8 }),
+        failures: fc.double({ min: 0, max: 0.6, noNaN: true }),
+        fileTokens: fc.integer({ min: 200, max: 4000 }),
+        outputTokens: fc.integer({ min: 100, max: 5000 })
+      }), { numRuns: 30, seed: 20 })
+      let pruned = 0
+      for (const shape of sessions) {
+        const workload = GeneratedWorkloads.generate({ name: "p", ...shape })
+        const turns = Hindsight.turnsOf(workload)
+        const pruner = yield* ContextPruner.make()
+        const rounds = new Set<number>()
+        const left = (t: number) => turns.slice(t + 1).reduce((n, x) => n + x.requests, 0)
+        for (let t = 0; t < turns.length; t++) {
+          const out = yield* pruner.prune({ conversationId: "c", request: turns[t]!.conversation, expectedRemainingRequests: left(t) })
+          if (out.decision._tag === "Applied") rounds.add(t)
+        }
+        const off = Hindsight.costOf(turns, new Set(), Multipliers)
+        const on = Hindsight.costOf(turns, rounds, Multipliers)
+        expect(on, JSON.stringify(shape)).toBeLessThanOrEqual(off + clearAtLeast * Multipliers.write5m)
+        if (rounds.size > 0) pruned++
+      }
+      // not vacuous: the pruner did prune in a good part of them (8 of these 30)
+      expect(pruned).toBeGreaterThan(sessions.length / 5)
+    }), 120_000)
+})
