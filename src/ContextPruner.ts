@@ -9,7 +9,8 @@
  *
  * Every edit rewrites the cache from the edit onward, so new edits are applied in batches and only
  * when they pay: at least `clearAtLeast` tokens, and
- * `tokens freed × read price × expected remaining requests > tokens after the earliest edit × (write − read)`.
+ * `tokens freed × read price × expected remaining requests > margin × tokens after the earliest edit × (write − read)`
+ * (`margin` 2 by default: a round waits until it pays its rewrite twice, so later edits batch with it).
  * When the cache is cold anyway (TTL expired) the break-even test is waived. Decisions are monotone:
  * once pruned, an item stays pruned with the same placeholder on every later turn, so the pruned
  * prefix is stable and cacheable. A hysteresis on the context size (engage at `triggerTokens`,
@@ -74,6 +75,13 @@ export interface PrunerConfig {
   readonly readTools?: ReadonlyArray<string> | undefined
   /** a round of new edits is applied only if it frees at least this many tokens (default 2,048) */
   readonly clearAtLeast?: number | undefined
+  /**
+   * how many times over a round's savings must pay for the cache it rewrites (default 2). At 1 a
+   * round goes as soon as it breaks even; but each round rewrites the cache, and the edits that come
+   * later could have gone with it: waiting until the savings cover the rewrite twice — the classic
+   * answer to rent-or-buy — batches them. Measured against the hindsight oracle (docs/pruning.md).
+   */
+  readonly margin?: number | undefined
   /** engage once the conversation reaches this many tokens (default 0: always engaged) */
   readonly triggerTokens?: number | undefined
   /** release below this many tokens (default 80% of the trigger) */
@@ -166,6 +174,7 @@ export const defaults = {
   writeTools: ["write", "write_file", "edit", "edit_file", "create_file", "str_replace", "apply_patch"],
   readTools: ["read", "read_file", "view", "cat", "bash", "shell", "run", "grep", "glob", "ls", "list"],
   clearAtLeast: 2048,
+  margin: 2,
   expectedRemainingRequests: 8,
   maxConversations: 1000
 } as const
@@ -241,6 +250,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
     const eager = config.strategy === "eager"
     const scheduled = config.strategy === "schedule" ? new Set(config.rounds ?? []) : undefined
     const clearAtLeast = config.clearAtLeast ?? defaults.clearAtLeast
+    const margin = config.margin ?? defaults.margin
     const trigger = eager || config.strategy === "schedule" ? 0 : config.triggerTokens ?? 0
     const release = config.releaseTokens ?? trigger * 0.8
 
@@ -291,7 +301,7 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           decision = { _tag: "Applied", reason: "cold", ...numbers }
         } else if (tokensFreed < clearAtLeast) {
           decision = { _tag: "Deferred", reason: "below_clear_at_least", ...numbers }
-        } else if (!pays({ tokensFreed, rewriteTokens, expectedRequests }, input.multipliers ?? Multipliers, input.rewriteTtl ?? "5m")) {
+        } else if (!pays({ tokensFreed, rewriteTokens, expectedRequests }, input.multipliers ?? Multipliers, input.rewriteTtl ?? "5m", margin)) {
           decision = { _tag: "Deferred", reason: "does_not_pay", ...numbers }
         } else {
           decision = { _tag: "Applied", reason: "pays", ...numbers }
@@ -310,8 +320,8 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
   })
 
 /**
- * The break-even test of a round of edits: the reads it saves over the expected requests against the
- * cache it rewrites — written again at `rewriteTtl`'s write price instead of read.
+ * The break-even test of a round of edits: the reads it saves over the expected requests against
+ * `margin` times the cache it rewrites — written again at `rewriteTtl`'s write price instead of read.
  *
  * @since 0.1.0
  * @category decisions
@@ -319,10 +329,11 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
 export const pays = (
   round: { readonly tokensFreed: number; readonly rewriteTokens: number; readonly expectedRequests: number },
   multipliers: CacheMultipliers,
-  rewriteTtl: CacheTtl
+  rewriteTtl: CacheTtl,
+  margin = 1
 ): boolean =>
   round.tokensFreed * multipliers.read * round.expectedRequests >
-    round.rewriteTokens * (writeMultiplier(multipliers, rewriteTtl) - multipliers.read)
+    margin * round.rewriteTokens * (writeMultiplier(multipliers, rewriteTtl) - multipliers.read)
 
 /**
  * @since 0.1.0

@@ -142,38 +142,51 @@ describe("ContextPruner decisions", () => {
       expect(out.request).toEqual(r)
     }))
 
-  it.effect("price model: an edit early in a long context does not pay for few remaining requests", () =>
+  it.effect("price model (margin 1: break-even): an edit early in a long context does not pay for few remaining requests", () =>
     Effect.gen(function*() {
       const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
-      const few = yield* run(r, {}, { cold: false, expectedRemainingRequests: 2 })
+      const few = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: 2 })
       expect(few.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
       const d = few.decision as { tokensFreed: number; rewriteTokens: number }
       expect(d.tokensFreed * 0.1 * 2).toBeLessThanOrEqual(d.rewriteTokens * 1.15)
-      const many = yield* run(r, {}, { cold: false, expectedRemainingRequests: 200 })
+      const many = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: 200 })
       expect(many.decision).toMatchObject({ _tag: "Applied", reason: "pays" })
       // cold: the cache is rewritten anyway, so prune without the test
-      const cold = yield* run(r, {}, { cold: true, expectedRemainingRequests: 1 })
+      const cold = yield* run(r, { margin: 1 }, { cold: true, expectedRemainingRequests: 1 })
       expect(cold.decision).toMatchObject({ _tag: "Applied", reason: "cold" })
     }))
 
-  it.effect("price model: the rewrite is priced at the TTL it is written at (a 1h cache costs 2× to rewrite)", () =>
+  it.effect("price model (margin 1): the rewrite is priced at the TTL it is written at (a 1h cache costs 2× to rewrite)", () =>
     Effect.gen(function*() {
       const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
-      const probe = (yield* run(r, {}, { cold: false, expectedRemainingRequests: 1 })).decision as { tokensFreed: number; rewriteTokens: number }
+      const probe = (yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: 1 })).decision as { tokensFreed: number; rewriteTokens: number }
       // enough remaining requests to pay for a 5m rewrite (×1.15 net), not for a 1h one (×1.9 net)
       const n = Math.floor((probe.rewriteTokens * 1.15) / (probe.tokensFreed * 0.1)) + 1
       expect(probe.tokensFreed * 0.1 * n).toBeLessThanOrEqual(probe.rewriteTokens * 1.9)
-      const fiveMinutes = yield* run(r, {}, { cold: false, expectedRemainingRequests: n, rewriteTtl: "5m" })
+      const fiveMinutes = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: n, rewriteTtl: "5m" })
       expect(fiveMinutes.decision).toMatchObject({ _tag: "Applied", reason: "pays" })
-      const oneHour = yield* run(r, {}, { cold: false, expectedRemainingRequests: n, rewriteTtl: "1h" })
+      const oneHour = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: n, rewriteTtl: "1h" })
       expect(oneHour.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
       // and with a model whose reads cost half as much, the same round no longer pays at 5m either
-      const cheapReads = yield* run(r, {}, {
+      const cheapReads = yield* run(r, { margin: 1 }, {
         cold: false,
         expectedRemainingRequests: n,
         multipliers: { write5m: 1.25, write1h: 2, read: 0.05 }
       })
       expect(cheapReads.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+    }))
+
+  it.effect("the default margin: a round that pays for its rewrite once waits until it pays for it twice", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
+      const probe = (yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: 1 })).decision as { tokensFreed: number; rewriteTokens: number }
+      // the fewest remaining requests for which the round breaks even (5m rewrite: × 1.15 net)
+      const once = Math.floor((probe.rewriteTokens * 1.15) / (probe.tokensFreed * 0.1)) + 1
+      const twice = Math.floor((2 * probe.rewriteTokens * 1.15) / (probe.tokensFreed * 0.1)) + 1
+      expect(twice).toBeGreaterThan(once)
+      expect((yield* run(r, {}, { cold: false, expectedRemainingRequests: once })).decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+      expect((yield* run(r, {}, { cold: false, expectedRemainingRequests: twice })).decision).toMatchObject({ _tag: "Applied", reason: "pays" })
+      expect((yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: once })).decision).toMatchObject({ _tag: "Applied", reason: "pays" })
     }))
 
   it.effect("monotone: once pruned, pruned with the same placeholder on every later turn", () =>
