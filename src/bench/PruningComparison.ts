@@ -36,7 +36,7 @@ export interface Row {
 
 /** the built-in workloads with tool calls to prune, then the generated family */
 const workloads = (): ReadonlyArray<Workload.Workload> => [
-  ...Workload.builtinNames.filter((n) => !n.startsWith("openai")).map((n) => Option.getOrThrow(Workload.builtin(n))),
+  ...Workload.builtinNames.filter((n) => n !== "openai-hot-prefix").map((n) => Option.getOrThrow(Workload.builtin(n))),
   ...GeneratedWorkloads.family.map(GeneratedWorkloads.generate)
 ]
 
