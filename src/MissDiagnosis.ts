@@ -19,7 +19,9 @@
  *   on past this point with other content (`where` says which tool, system block or message), or with
  *   another `tool_choice` / `thinking` setting, which invalidates the messages;
  * - `first_sight`: the prefix had never been cached;
- * - `below_minimum` (for a call that cached nothing): its prefix is shorter than the model's minimum.
+ * - `below_minimum` (for a call that cached nothing): its prefix is shorter than the model's minimum;
+ * - `context_edited`: what looked `evicted` on a call whose response says the API's context editing
+ *   cleared part of the prompt — the API cached another prompt than the one sent.
  *
  * Pure classification over a mutable ledger, one per warmer (one per run); bounded in size.
  *
@@ -50,6 +52,7 @@ export type MissReason =
   | "concurrent_writer"
   | "lookback"
   | "evicted"
+  | "context_edited"
 
 /**
  * Every reason, in the order reports list them.
@@ -67,7 +70,8 @@ export const reasons: ReadonlyArray<MissReason> = [
   "setting_changed",
   "lookback",
   "below_minimum",
-  "evicted"
+  "evicted",
+  "context_edited"
 ]
 
 /**
@@ -542,3 +546,16 @@ export const compareWithPrevious = (previous: RequestPrint | undefined, current:
   }
   return undefined
 }
+
+/**
+ * A call's reasons once its response is known: when the API's context editing cleared part of the
+ * prompt, the entries this process thought alive were entries of another prompt — `evicted` becomes
+ * `context_edited`.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const withContextEdits = (misses: ReadonlyArray<Miss>, clearedTokens: number): ReadonlyArray<Miss> =>
+  clearedTokens <= 0 || !misses.some((m) => m.reason === "evicted")
+    ? misses
+    : misses.map((m) => (m.reason === "evicted" ? { ...m, reason: "context_edited" } : m))

@@ -348,3 +348,17 @@ describe("a prompt altered on its way to the API", () => {
       expect(Report.renderText(report)).toContain(`the API's diagnosis differs on ${report.details.apiDiagnoses.disagreed} of`)
     }), 60_000)
 })
+
+describe("the API's context editing", () => {
+  it.effect("what the server's clearing rewrote is named context_edited, never evicted", () =>
+    Effect.gen(function*() {
+      const { report } = yield* VirtualTime.run(Runner.run(
+        Option.getOrThrow(Workload.builtin("agent-session")),
+        { warming: "auto", pruning: "server", provider: "simulated", simulatedTime: true },
+        SimulatedProvider.layer()
+      ))
+      expect(report.missReasons.request.context_edited).toBeGreaterThan(0)
+      expect(report.missReasons.request.evicted).toBeUndefined()
+      expect(MissDiagnosis.withContextEdits([{ reason: "evicted", tokens: 5 }], 0)).toEqual([{ reason: "evicted", tokens: 5 }])
+    }), 60_000)
+})

@@ -136,7 +136,10 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
         Effect.suspend(() => {
           misses = ticket === undefined
             ? []
-            : ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis())
+            : MissDiagnosis.withContextEdits(
+              ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis()),
+              (response.contextEdits ?? []).reduce((n, e) => n + e.clearedInputTokens, 0)
+            )
           apiDiagnosis = apiDiagnosisOf(prints, request, response)
           return annotate(() => ({
             ...responseAttributes(response, pricing),
