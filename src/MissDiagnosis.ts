@@ -32,10 +32,10 @@ import { canonicalJson } from "./internal/canonical.js"
 import { LruMap } from "./internal/lru.js"
 import type { Position } from "./Prefix.js"
 import * as Prefix from "./Prefix.js"
+import { canonicalModel } from "./Pricing.js"
 import type { CacheTtl, MessagesRequest } from "./Prompt.js"
 import { ttlMillis } from "./Prompt.js"
 import type { ApiDiagnosis, Usage } from "./Response.js"
-import { canonicalModel } from "./Pricing.js"
 
 /**
  * @since 0.3.0

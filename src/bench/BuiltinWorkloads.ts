@@ -12,8 +12,8 @@ const WORDS = (
   "tests cover proration upgrades downgrades trial periods and failed card retries across time zones"
 ).split(" ")
 
-/** deterministic prose of about `tokens` estimated tokens (4 characters a token) */
-const prose = (tokens: number, seed: number): string => {
+/** deterministic prose of about `tokens` estimated tokens (4 characters a token); the generator's too */
+export const prose = (tokens: number, seed: number): string => {
   const out: Array<string> = []
   let length = 0
   let x = seed * 2654435761 % 4294967296

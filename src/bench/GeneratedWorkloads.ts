@@ -6,6 +6,7 @@
  * @since 0.3.0
  */
 import type { Message } from "../Prompt.js"
+import { prose } from "./BuiltinWorkloads.js"
 import { builtin } from "./Workload.js"
 import type { Workload } from "./WorkloadSchema.js"
 
@@ -45,20 +46,6 @@ export const family: ReadonlyArray<Shape> = [
   { name: "gen-long-fanout-4", seed: 7, steps: 80, fanOut: 4, files: 8, failures: 0.15, fileTokens: 1200, outputTokens: 1200 }
 ]
 
-const text = (tokens: number, seed: number) => {
-  const words = ["invoice", "ledger", "refund", "currency", "round", "test", "module", "account", "plan", "credit", "tax", "line"]
-  const out: Array<string> = []
-  let x = seed
-  let length = 0
-  while (length < tokens * 4) {
-    x = (x * 1103515245 + 12345) % 2147483648
-    const w = words[x % words.length]!
-    out.push(w)
-    length += w.length + 1
-  }
-  return out.join(" ").slice(0, tokens * 4)
-}
-
 /**
  * A session of `shape`: the built-in agent session's system prompt and tools, then one tool call per
  * step — reads of a few files (again and again), writes that supersede each other, commands that
@@ -87,15 +74,15 @@ export const generate = (shape: Shape): Workload => {
     let isError = false
     if (roll < 0.45) {
       use = { name: "read", input: { path: file } }
-      result = text(shape.fileTokens, shape.seed * 1000 + v * 37 + file.length)
+      result = prose(shape.fileTokens, shape.seed * 1000 + v * 37 + file.length)
     } else if (roll < 0.65) {
       version.set(file, v + 1)
-      use = { name: "write", input: { path: file, content: text(shape.fileTokens, shape.seed * 1000 + (v + 1) * 37 + file.length) } }
+      use = { name: "write", input: { path: file, content: prose(shape.fileTokens, shape.seed * 1000 + (v + 1) * 37 + file.length) } }
       result = "written"
     } else {
       isError = random() < shape.failures / 0.35
-      use = { name: "bash", input: { command: `npm test -- ${file} ${text(isError ? 300 : 20, s)}` } }
-      result = `${isError ? "FAIL" : "PASS"} ${text(shape.outputTokens, shape.seed * 7 + s)}`
+      use = { name: "bash", input: { command: `npm test -- ${file} ${prose(isError ? 300 : 20, s)}` } }
+      result = `${isError ? "FAIL" : "PASS"} ${prose(shape.outputTokens, shape.seed * 7 + s)}`
     }
     const append: ReadonlyArray<Message> = [
       { role: "assistant", content: [{ type: "text", text: `Step ${s}.` }, { type: "tool_use", id, name: use.name, input: use.input }] },

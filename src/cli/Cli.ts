@@ -74,7 +74,7 @@ const run = Command.make(
       Options.withDefault("auto" as const)
     ),
     pruning: Options.choice("pruning", ["on", "off", "eager", "server", "hindsight"]).pipe(
-      Options.withDescription("on: prune stale context when the pruning pays for the cache it rewrites (default); off; eager: prune every target the turn it appears; server: no client pruning, the API's context editing (clear_tool_uses) instead; hindsight: the cheapest schedule of pruning rounds, found offline (the pruner's oracle)"),
+      Options.withDescription("on: prune stale context when the pruning pays for the cache it rewrites; off; eager: prune every target the turn it appears; server: no client pruning, the API's context editing (clear_tool_uses) instead; hindsight: the cheapest schedule of pruning rounds, found offline (the pruner's oracle) (default: on)"),
       Options.withDefault("on" as const)
     ),
     method: Options.choice("method", ["first-request", "warm-call"]).pipe(

@@ -10,6 +10,7 @@ import type { PlannedBreakpoint } from "../BreakpointPlanner.js"
 import type { CacheMetricsService } from "../CacheMetrics.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { streamedResponse } from "../LanguageModel.js"
+import * as MissDiagnosis from "../MissDiagnosis.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { PricingService } from "../Pricing.js"
 import { costMicros, microsToUsd } from "../Pricing.js"
@@ -17,11 +18,10 @@ import type { ProviderError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
 import type { RetrySchedule } from "../RetryPolicy.js"
 import * as RetryPolicy from "../RetryPolicy.js"
-import * as MissDiagnosis from "../MissDiagnosis.js"
-import { LruMap } from "./lru.js"
 import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, usageAttributes, withSpan } from "../Telemetry.js"
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
+import { LruMap } from "./lru.js"
 
 /** @internal */
 export interface SenderOptions {
@@ -130,8 +130,8 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
           return Effect.zipRight(event("response_begun", clock.unsafeCurrentTimeNanos()), signalled)
         }))
     }).pipe(
-      // a failed attempt is no writer in flight any more; a successful one is diagnosed
-      Effect.tapError(() => Effect.sync(() => ticket !== undefined && ledger.begun(ticket))),
+      // a failed or interrupted attempt is no writer in flight any more; a successful one is diagnosed
+      Effect.onExit((exit) => Effect.sync(() => exit._tag === "Failure" && ticket !== undefined && ledger.begun(ticket))),
       Effect.tap((response) =>
         Effect.suspend(() => {
           misses = ticket === undefined
