@@ -13,15 +13,18 @@ import * as ContextPruner from "../../src/ContextPruner.js"
 import { Multipliers } from "../../src/Pricing.js"
 import type { MessagesRequest } from "../../src/Prompt.js"
 
-const small = fc.record({
-  seed: fc.integer({ min: 1, max: 10_000 }),
-  steps: fc.integer({ min: 3, max: 9 }),
-  fanOut: fc.integer({ min: 1, max: 4 }),
-  files: fc.integer({ min: 1, max: 3 }),
-  failures: fc.double({ min: 0, max: 0.6, noNaN: true }),
-  fileTokens: fc.integer({ min: 200, max: 3000 }),
-  outputTokens: fc.integer({ min: 100, max: 3000 })
-})
+/** generated session shapes up to the given sizes */
+const shapes = (max: { readonly steps: number; readonly fanOut: number; readonly files: number; readonly tokens: number }) =>
+  fc.record({
+    seed: fc.integer({ min: 1, max: 100_000 }),
+    steps: fc.integer({ min: 3, max: max.steps }),
+    fanOut: fc.integer({ min: 1, max: max.fanOut }),
+    files: fc.integer({ min: 1, max: max.files }),
+    failures: fc.double({ min: 0, max: 0.6, noNaN: true }),
+    fileTokens: fc.integer({ min: 200, max: max.tokens }),
+    outputTokens: fc.integer({ min: 100, max: max.tokens })
+  })
+const small = shapes({ steps: 9, fanOut: 4, files: 3, tokens: 3000 })
 
 /** every subset of the turns at which something new could be applied */
 const allSchedules = (turns: ReadonlyArray<Hindsight.Turn>): ReadonlyArray<ReadonlySet<number>> => {
@@ -92,15 +95,7 @@ describe("the price-aware pruner on generated sessions", () => {
   it.effect("property: its rounds never cost more than not pruning, beyond one batching threshold's write (in the oracle's model)", () =>
     Effect.gen(function*() {
       const clearAtLeast = ContextPruner.defaults.clearAtLeast
-      const sessions = fc.sample(fc.record({
-        seed: fc.integer({ min: 1, max: 100_000 }),
-        steps: fc.integer({ min: 4, max: 40 }),
-        fanOut: fc.integer({ min: 1, max: 8 }),
-        files: fc.integer({ min: 1, max: 8 }),
-        failures: fc.double({ min: 0, max: 0.6, noNaN: true }),
-        fileTokens: fc.integer({ min: 200, max: 4000 }),
-        outputTokens: fc.integer({ min: 100, max: 5000 })
-      }), { numRuns: 30, seed: 20 })
+      const sessions = fc.sample(shapes({ steps: 40, fanOut: 8, files: 8, tokens: 5000 }), { numRuns: 30, seed: 20 })
       let pruned = 0
       for (const shape of sessions) {
         const workload = GeneratedWorkloads.generate({ name: "p", ...shape })
