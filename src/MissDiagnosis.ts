@@ -425,7 +425,10 @@ export const makeLedger = (options: LedgerOptions = {}): Ledger => {
       let assigned = 0
       parts.forEach((part, k) => {
         const end = positions[part.until]!.cumulativeTokens
-        const share = k === parts.length - 1 ? written - assigned : Math.round((written * (end - start)) / estimated)
+        // rounded, never past what is left: the shares add up to what was written
+        const share = k === parts.length - 1
+          ? written - assigned
+          : Math.min(written - assigned, Math.round((written * (end - start)) / estimated))
         assigned += share
         start = end
         if (share > 0) misses.push(part.where === undefined ? { reason: part.reason, tokens: share } : { reason: part.reason, where: part.where, tokens: share })
