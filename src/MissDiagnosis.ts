@@ -28,7 +28,6 @@
  * @since 0.3.0
  */
 import * as FiberRef from "effect/FiberRef"
-import { canonicalJson } from "./internal/canonical.js"
 import { LruMap } from "./internal/lru.js"
 import type { Position } from "./Prefix.js"
 import * as Prefix from "./Prefix.js"
@@ -120,15 +119,12 @@ export interface Sent {
 }
 
 /**
- * The settings that invalidate the messages part when they change, as one comparable string.
+ * The settings that invalidate the messages part when they change (Prefix's).
  *
  * @since 0.3.0
  * @category models
  */
-export const settingsOf = (request: MessagesRequest): string =>
-  request.tool_choice === undefined && request.thinking === undefined
-    ? ""
-    : canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
+export const settingsOf = Prefix.settingsOf
 
 /**
  * A request as the ledger sees it: its positions and its own breakpoints (what the provider sees).

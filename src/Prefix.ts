@@ -215,9 +215,8 @@ const computePositions = (request: MessagesRequest, options?: PositionsOptions):
   })
   systemBlocks(request.system).forEach((block, i) => push("system", i, 0, block, (memo) => estimate(block, memo), "S"))
   // tool_choice and thinking settings invalidate the messages part: fold them in where it starts.
-  let messagesMarker = request.tool_choice === undefined && request.thinking === undefined
-    ? EMPTY_SETTINGS_MARKER
-    : "C" + canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
+  const settings = settingsOf(request)
+  let messagesMarker = settings === "" ? EMPTY_SETTINGS_MARKER : "C" + settings
   const messages = request.messages
   for (let m = 0; m < messages.length; m++) {
     const message = messages[m]!
@@ -248,6 +247,18 @@ const computePositions = (request: MessagesRequest, options?: PositionsOptions):
 }
 
 const EMPTY_SETTINGS_MARKER = "C" + canonicalJson({})
+
+/**
+ * The settings that invalidate the messages part when they change (`tool_choice`, `thinking`), as one
+ * comparable string: `""` when neither is set.
+ *
+ * @since 0.3.0
+ * @category fingerprints
+ */
+export const settingsOf = (request: MessagesRequest): string =>
+  request.tool_choice === undefined && request.thinking === undefined
+    ? ""
+    : canonicalJson({ tool_choice: request.tool_choice, thinking: request.thinking })
 
 /**
  * Per-message memo: the positions a message got last time, and where in which prefix. A request that
