@@ -11,7 +11,9 @@
  * when they pay: at least `clearAtLeast` tokens, and
  * `tokens freed × read price × expected remaining requests > margin × tokens after the earliest edit × (write − read)`
  * (`margin` 2 by default: a round waits until it pays its rewrite twice, so later edits batch with it).
- * When the cache is cold anyway (TTL expired) the break-even test is waived. Decisions are monotone:
+ * When a share of the prefix is missed anyway (`missRate`: OpenAI's routing overflow, evictions), a
+ * freed token saves a write that often and a round rewrites only the rest. When the cache is cold
+ * anyway (TTL expired) the break-even test is waived. Decisions are monotone:
  * once pruned, an item stays pruned with the same placeholder on every later turn, so the pruned
  * prefix is stable and cacheable. A hysteresis on the context size (engage at `triggerTokens`,
  * release below `releaseTokens`) keeps the pruner from flapping.
@@ -130,6 +132,12 @@ export interface PruneInput {
   readonly multipliers?: CacheMultipliers | undefined
   /** the TTL at which the messages after an edit are written again (default 5m) */
   readonly rewriteTtl?: CacheTtl | undefined
+  /**
+   * the share (0–1) of the cached prefix the provider was expected to read on this conversation but
+   * did not (OpenAI's routing overflow, evictions): those requests write it again whether or not an
+   * edit comes, so an edit rewrites only the rest, and a freed token saves a write as often (default 0)
+   */
+  readonly missRate?: number | undefined
 }
 
 /**
@@ -301,7 +309,9 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
           decision = { _tag: "Applied", reason: "cold", ...numbers }
         } else if (tokensFreed < clearAtLeast) {
           decision = { _tag: "Deferred", reason: "below_clear_at_least", ...numbers }
-        } else if (!pays({ tokensFreed, rewriteTokens, expectedRequests }, input.multipliers ?? Multipliers, input.rewriteTtl ?? "5m", margin)) {
+        } else if (
+          !pays(numbers, input.multipliers ?? Multipliers, input.rewriteTtl ?? "5m", margin, input.missRate ?? 0)
+        ) {
           decision = { _tag: "Deferred", reason: "does_not_pay", ...numbers }
         } else {
           decision = { _tag: "Applied", reason: "pays", ...numbers }
@@ -320,8 +330,10 @@ export const make = (config: PrunerConfig = {}): Effect.Effect<ContextPrunerServ
   })
 
 /**
- * The break-even test of a round of edits: the reads it saves over the expected requests against
- * `margin` times the cache it rewrites — written again at `rewriteTtl`'s write price instead of read.
+ * The break-even test of a round of edits: what it saves over the expected requests against `margin`
+ * times the cache it rewrites — written again at `rewriteTtl`'s write price instead of read. With a
+ * share `missRate` of the prefix missed anyway, a freed token saves a read on the rest and a write on
+ * that share, and the edit rewrites only what would have been read.
  *
  * @since 0.1.0
  * @category decisions
@@ -330,10 +342,15 @@ export const pays = (
   round: { readonly tokensFreed: number; readonly rewriteTokens: number; readonly expectedRequests: number },
   multipliers: CacheMultipliers,
   rewriteTtl: CacheTtl,
-  margin = 1
-): boolean =>
-  round.tokensFreed * multipliers.read * round.expectedRequests >
-    margin * round.rewriteTokens * (writeMultiplier(multipliers, rewriteTtl) - multipliers.read)
+  margin = 1,
+  missRate = 0
+): boolean => {
+  const write = writeMultiplier(multipliers, rewriteTtl)
+  const miss = Math.min(1, Math.max(0, missRate))
+  const perRequest = (1 - miss) * multipliers.read + miss * write
+  return round.tokensFreed * perRequest * round.expectedRequests >
+    margin * round.rewriteTokens * (write - multipliers.read) * (1 - miss)
+}
 
 /**
  * @since 0.1.0

@@ -25,7 +25,8 @@ import * as CacheMetrics from "./CacheMetrics.js"
 import * as CacheWarmer from "./CacheWarmer.js"
 import * as ContextPruner from "./ContextPruner.js"
 import type { LanguageModel } from "./LanguageModel.js"
-import { positions, samePrompt } from "./Prefix.js"
+import type { Position } from "./Prefix.js"
+import { commonTokens, positions, samePrompt } from "./Prefix.js"
 import { LruMap } from "./internal/lru.js"
 import * as PrefixLock from "./PrefixLock.js"
 import * as MissDiagnosis from "./MissDiagnosis.js"
@@ -56,7 +57,10 @@ export interface TurnInput {
   readonly conversation: MessagesRequest
   /** the turn's requests, run concurrently over the shared conversation */
   readonly prompts: ReadonlyArray<TurnPrompt>
-  /** requests expected over the rest of the session (for the pruner's price test) */
+  /**
+   * requests expected over the rest of the session after this turn (for the pruner's price test; the
+   * turn's own requests after the first are added, since they read the pruned prefix too)
+   */
   readonly expectedRemainingRequests?: number | undefined
 }
 
@@ -173,6 +177,11 @@ interface SessionState {
   /** the id of the session's last response (what the API's cache diagnosis compares with) */
   lastResponseId: string | undefined
   previousSharedPositions: number | undefined
+  /** the positions of the last turn's shared conversation (what this turn's calls should read) */
+  lastShared: ReadonlyArray<Position> | undefined
+  /** tokens the calls of warm turns should have read from the cache, and those they did not */
+  expectedReads: number
+  missedReads: number
   lastSharedFingerprint: string | undefined
   /** the TTL the last turn wrote its shared prefix at: what an edit of the messages rewrites */
   lastSharedTtl: CacheTtl | undefined
@@ -198,6 +207,9 @@ export const make = (options: PipelineOptions = {}) =>
       sessions.getOrCreate(id, () => ({
         lastResponseId: undefined,
         previousSharedPositions: undefined,
+        lastShared: undefined,
+        expectedReads: 0,
+        missedReads: 0,
         lastSharedFingerprint: undefined,
         lastSharedTtl: undefined,
         turns: 0,
@@ -221,6 +233,29 @@ export const make = (options: PipelineOptions = {}) =>
     }
     const usd = (micros: number): number | null => (Number.isNaN(micros) ? null : Pricing.microsToUsd(micros))
 
+    /**
+     * What a turn's calls read of the prefix they share with the last turn, against what they could
+     * have: the share missed anyway is the pruner's `missRate`. Turns that start cold, or whose edits
+     * rewrite the cache (their own cost, priced by the pruner), are not observed.
+     */
+    const observeReads = (
+      session: SessionState,
+      unobserved: boolean,
+      shared: ReadonlyArray<Position>,
+      minTokens: number,
+      result: { readonly responses: ReadonlyArray<Either.Either<Response, ProviderError>>; readonly warm: CacheWarmer.WarmOutcome | undefined }
+    ) => {
+      const common = unobserved || session.lastShared === undefined ? 0 : commonTokens(session.lastShared, shared)
+      session.lastShared = shared
+      if (common < Math.max(1, minTokens)) return
+      const read = (usage: Usage) => {
+        session.expectedReads += common
+        session.missedReads += common - Math.min(common, usage.cacheRead)
+      }
+      if (result.warm?._tag === "Warmed") read(result.warm.usage)
+      for (const r of result.responses) if (Either.isRight(r)) read(r.right.usage)
+    }
+
     const recordPruned = (newlyPruned: Readonly<Record<string, number>>) => {
       const entries = Object.entries(newlyPruned)
       return entries.length === 0
@@ -242,10 +277,15 @@ export const make = (options: PipelineOptions = {}) =>
               conversationId: input.sessionId,
               request: input.conversation,
               cold,
-              expectedRemainingRequests: input.expectedRemainingRequests,
+              // the turn's own requests after the first read the pruned prefix too
+              expectedRemainingRequests: input.expectedRemainingRequests === undefined
+                ? undefined
+                : input.expectedRemainingRequests + Math.max(0, input.prompts.length - 1),
               multipliers: pricing.multipliers(input.conversation.model),
-              rewriteTtl: session.lastSharedTtl
+              rewriteTtl: session.lastSharedTtl,
+              missRate: session.expectedReads > 0 ? session.missedReads / session.expectedReads : 0
             }).pipe(
+              Effect.map((pruned) => ({ ...pruned, cold })),
               // the price decision, the rules applied and the tokens removed — never what they were
               Effect.tap((pruned) =>
                 annotate(() => ({
@@ -290,6 +330,7 @@ export const make = (options: PipelineOptions = {}) =>
               warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency }),
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
+                observeReads(session, pruned.cold || pruned.decision._tag === "Applied", positions(conversation), minTokens, result)
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
                 const answered = result.responses.find(Either.isRight)
                 if (answered !== undefined) session.lastResponseId = answered.right.id

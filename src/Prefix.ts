@@ -349,3 +349,19 @@ export const fingerprint = (request: MessagesRequest): string => {
  */
 export const totalTokens = (all: ReadonlyArray<Position>): number =>
   all.length === 0 ? 0 : all[all.length - 1]!.cumulativeTokens
+
+/**
+ * Estimated tokens of the longest prefix two prompts share (their positions' chained fingerprints
+ * agree up to there).
+ *
+ * @since 0.3.0
+ * @category positions
+ */
+export const commonTokens = (a: ReadonlyArray<Position>, b: ReadonlyArray<Position>): number => {
+  let common = 0
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i]!.fingerprint !== b[i]!.fingerprint) break
+    common = b[i]!.cumulativeTokens
+  }
+  return common
+}

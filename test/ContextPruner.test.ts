@@ -189,6 +189,26 @@ describe("ContextPruner decisions", () => {
       expect((yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: once })).decision).toMatchObject({ _tag: "Applied", reason: "pays" })
     }))
 
+  it.effect("a prefix missed anyway (missRate) makes a round cheaper and its savings larger", () =>
+    Effect.gen(function*() {
+      const r = build([[read("a.ts")], [read("a.ts")], ...Array.from({ length: 10 }, (_, i) => [read(`f${i}`)]), ...filler(2)])
+      const probe = (yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: 1 })).decision as { tokensFreed: number; rewriteTokens: number }
+      // the most remaining requests for which the round does not break even with every read served
+      const n = Math.floor((probe.rewriteTokens * 1.15) / (probe.tokensFreed * 0.1))
+      const served = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: n, missRate: 0 })
+      expect(served.decision).toMatchObject({ _tag: "Deferred", reason: "does_not_pay" })
+      // a fifth missed: each freed token saves 0.8 × 0.1 + 0.2 × 1.25 per request, the rewrite costs 0.8 of itself
+      const missed = yield* run(r, { margin: 1 }, { cold: false, expectedRemainingRequests: n, missRate: 0.2 })
+      expect(missed.decision).toMatchObject({ _tag: "Applied", reason: "pays" })
+      const m = { write5m: 1.25, write1h: 2, read: 0.1 }
+      const round = { tokensFreed: 1000, rewriteTokens: 10_000, expectedRequests: 10 }
+      // 1000 × 10 × (0.8 × 0.1 + 0.2 × 1.25) = 3,300 against 10,000 × 1.15 × 0.8 = 9,200; at 0.5: 6,750 against 5,750
+      expect(ContextPruner.pays(round, m, "5m", 1, 0.2)).toBe(false)
+      expect(ContextPruner.pays(round, m, "5m", 1, 0.5)).toBe(true)
+      // every read missed: the rewrite costs nothing
+      expect(ContextPruner.pays({ ...round, expectedRequests: 1 }, m, "5m", 100, 1)).toBe(true)
+    }))
+
   it.effect("monotone: once pruned, pruned with the same placeholder on every later turn", () =>
     Effect.gen(function*() {
       const pruner = yield* ContextPruner.make({ clearAtLeast: 0 })

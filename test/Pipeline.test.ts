@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as ContextPruner from "../src/ContextPruner.js"
 import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
 import * as Pipeline from "../src/Pipeline.js"
 import { breakpoints } from "../src/Prefix.js"
@@ -132,6 +133,51 @@ describe("Pipeline", () => {
       expect(snap.prunedTokens.deduplication).toBe(turn.newlyPruned.deduplication)
       for (const r of turn.requests) expect(violations(r)).toEqual([])
     }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: { clearAtLeast: 1000 } }))))
+
+  it.effect("the pruner is told the turn's own requests and the share of the prefix the cache missed anyway", () =>
+    Effect.gen(function*() {
+      const seen: Array<ContextPruner.PruneInput> = []
+      const spy = ContextPruner.ContextPruner.of({
+        prune: (input) => {
+          seen.push(input)
+          return Effect.succeed({ request: input.request, decision: { _tag: "Skipped", reason: "nothing_new" }, newlyPruned: {}, pruned: {} })
+        },
+        forget: () => Effect.void
+      })
+      const pipeline = yield* Pipeline.make().pipe(Effect.provideService(ContextPruner.ContextPruner, spy))
+      const simulator = yield* SimulatedProvider.Simulator
+      const messages: Array<MessagesRequest["messages"][number]> = [{ role: "user", content: "first" }]
+      const turn = () =>
+        drive(pipeline.turn({
+          sessionId: "m",
+          conversation: conversation(messages.slice()),
+          prompts: [{ prompt: "a" }, { prompt: "b" }, { prompt: "c" }],
+          expectedRemainingRequests: 5
+        }))
+      const next = (i: number) => {
+        messages.push({ role: "assistant", content: textOfTokens(500, `answer ${i}`) }, { role: "user", content: `question ${i}` })
+      }
+      yield* turn()
+      next(1)
+      yield* turn()
+      next(2)
+      // every call of the turn after the flush misses the prefix the registry still calls warm
+      yield* simulator.flushCache
+      yield* turn()
+      next(3)
+      yield* turn()
+      // 5 after the turn, and its own two after the first
+      expect(seen.map((i) => i.expectedRemainingRequests)).toEqual([7, 7, 7, 7])
+      expect(seen.slice(0, 3).map((i) => i.missRate)).toEqual([0, 0, 0])
+      const missRate = seen[3]!.missRate!
+      // from the log: turn 2's three calls could each read turn 1's prefix (its leader read exactly
+      // that); turn 3's could each read turn 2's (what its followers read) and its leader read nothing
+      const reads = (yield* simulator.calls).map((c) => c.usage?.cacheRead ?? 0)
+      const [second, third] = [reads.slice(3, 6), reads.slice(6, 9)]
+      expect(third[0]).toBe(0)
+      const [c2, c3] = [Math.min(...second), second[1]!]
+      expect(missRate).toBeCloseTo(c3 / (3 * c2 + 3 * c3), 9)
+    }).pipe(Effect.provide(SimulatedPipeline.layer({ pruner: false }))))
 
   it.effect("sessions are independent and run concurrently over a shared system prompt", () =>
     Effect.gen(function*() {

@@ -16,7 +16,7 @@
 import * as ContextPruner from "../ContextPruner.js"
 import type { Mark } from "../internal/pruneRules.js"
 import { analyze, apply, MarkSet } from "../internal/pruneRules.js"
-import { positions } from "../Prefix.js"
+import { commonTokens, positions, totalTokens } from "../Prefix.js"
 import type { CacheMultipliers } from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import * as Workload from "./Workload.js"
@@ -76,15 +76,7 @@ const prunedAt = (turns: ReadonlyArray<Turn>, t: number, round: number): Message
 /** tokens of the longest common prefix of two prompts (by position fingerprints), and of `b` */
 const shared = (a: MessagesRequest | undefined, b: MessagesRequest): { readonly common: number; readonly total: number } => {
   const pb = positions(b)
-  const total = pb.length === 0 ? 0 : pb[pb.length - 1]!.cumulativeTokens
-  if (a === undefined) return { common: 0, total }
-  const pa = positions(a)
-  let common = 0
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    if (pa[i]!.fingerprint !== pb[i]!.fingerprint) break
-    common = pb[i]!.cumulativeTokens
-  }
-  return { common, total }
+  return { common: a === undefined ? 0 : commonTokens(positions(a), pb), total: totalTokens(pb) }
 }
 
 /**
