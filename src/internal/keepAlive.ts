@@ -45,6 +45,13 @@ interface State<W> {
 }
 
 /**
+ * A sleep of at least a whole millisecond: `Duration` rounds a fraction to whole nanoseconds, so a
+ * gap left by floating-point times (1e-10 ms) would be a sleep of zero, and a loop waiting for the
+ * clock to pass a moment would spin at that instant.
+ */
+const sleepAtLeastMs = (ms: number) => Effect.sleep(Duration.millis(Math.max(1, Math.ceil(ms))))
+
+/**
  * @param refresh a warm call over the prefix; `false` when it failed (the loop then stops)
  * @internal
  */
@@ -64,7 +71,7 @@ export const make = <W>(
           if (Option.isNone(until)) return
           const now = yield* Clock.currentTimeMillis
           if (until.value - now > settings.leadMs) {
-            yield* Effect.sleep(Duration.millis(until.value - now - settings.leadMs))
+            yield* sleepAtLeastMs(until.value - now - settings.leadMs)
             continue
           }
           const arrivals = state.arrivals
@@ -74,7 +81,7 @@ export const make = <W>(
           // at the last moment
           const lastMoment = until.value - 1_000
           if (now < lastMoment && last + meanGap < until.value) {
-            yield* Effect.sleep(Duration.millis(lastMoment - now))
+            yield* sleepAtLeastMs(lastMoment - now)
             continue
           }
           const gap = Math.max(meanGap, now - last, 1)

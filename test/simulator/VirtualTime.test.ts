@@ -1,9 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Runner from "../../src/bench/Runner.js"
+import * as Workload from "../../src/bench/Workload.js"
 import * as Pipeline from "../../src/Pipeline.js"
 import * as SimulatedPipeline from "../../src/simulator/SimulatedPipeline.js"
+import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as VirtualTime from "../../src/simulator/VirtualTime.js"
 
 describe("VirtualTime", () => {
@@ -46,4 +52,32 @@ describe("VirtualTime with layers built outside it", () => {
       expect(usages.filter((u) => u.cacheCreation5m > 0)).toHaveLength(1)
       expect(usages.filter((u) => u.cacheRead > 0)).toHaveLength(2)
     }))
+})
+
+describe("the discrete-event driver against TestClock's", () => {
+  const runOn = (drive: typeof VirtualTime.run, name: string, warming: "off" | "auto", pruning: boolean, keepAlive = false) =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(SimulatedProvider.layer())
+      const result = yield* drive(Runner.run(
+        Option.getOrThrow(Workload.builtin(name)),
+        { warming, pruning, keepAlive, provider: "simulated", simulatedTime: true },
+        Layer.succeedContext(context)
+      ))
+      const calls = yield* Context.get(context, SimulatedProvider.Simulator).calls
+      return { result, calls }
+    }).pipe(Effect.scoped)
+
+  for (const name of Workload.builtinNames) {
+    it.live(`${name}: the same report, the same calls at the same simulated times, row for row`, () =>
+      Effect.gen(function*() {
+        for (const [warming, pruning, keepAlive] of [["auto", true, true], ["off", false, false]] as const) {
+          const a = yield* runOn(VirtualTime.run, name, warming, pruning, keepAlive)
+          const b = yield* runOn(VirtualTime.runWithTestClock, name, warming, pruning, keepAlive)
+          expect(a.calls.length).toBeGreaterThan(0)
+          expect(a.calls).toEqual(b.calls)
+          expect(a.result.turnCostsUsd).toEqual(b.result.turnCostsUsd)
+          expect(a.result.report).toEqual(b.result.report)
+        }
+      }), 120_000)
+  }
 })
