@@ -187,7 +187,7 @@ export interface Ticket {
 export interface LedgerOptions {
   /** how far back a breakpoint looks for an entry (Anthropic: 20 positions) */
   readonly lookback?: number | undefined
-  /** bound on the prefixes remembered (default 100,000) */
+  /** bound on the prefixes remembered (default 20,000) */
   readonly maxEntries?: number | undefined
 }
 
@@ -231,7 +231,7 @@ const sectionReason = (p: Position): { readonly reason: MissReason; readonly whe
  */
 export const makeLedger = (options: LedgerOptions = {}): Ledger => {
   const lookback = options.lookback ?? 20
-  const max = options.maxEntries ?? 100_000
+  const max = options.maxEntries ?? 20_000
   const entries = new LruMap<string, Entry>(max)
   const inFlight = new Map<string, number>()
   /** positions inside a written entry: the value says whether the entry went on past it */

@@ -70,7 +70,8 @@ let links = 0
 const hash = (previous: string, marker: string, payload: string): string => {
   let byMarker = chain.get(previous)
   if (byMarker === undefined) {
-    if (links >= 200_000) {
+    // bounded: the links worth keeping are the shared prefixes', recomputed at once after a clear
+    if (links >= 20_000) {
       chain.clear()
       links = 0
     }

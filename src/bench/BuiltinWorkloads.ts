@@ -184,6 +184,27 @@ const multiUserBurst = (): Workload => ({
   ]
 })
 
+/**
+ * A support service's day: the relative arrival rate by hour (a quiet night, a morning and an
+ * afternoon peak), hour 0 = midnight.
+ */
+export const serviceDay: ReadonlyArray<number> = [
+  0.1, 0.05, 0.05, 0.05, 0.1, 0.2, 0.5, 1, 1.6, 2, 2, 1.8, 1.6, 1.8, 2, 2, 1.8, 1.5, 1.2, 1, 0.8, 0.6, 0.4, 0.2
+]
+
+/**
+ * The multi-user burst's users arriving over a simulated day instead of all at once: `sessions` users
+ * (default 2,000), a Poisson process shaped by {@link serviceDay} — about one user every 2 min at
+ * night, one every 20 s at the peaks. Quiet hours let the shared prefix expire between users: TTL
+ * expiry, keep-alive and warming decide the cost there.
+ */
+export const multiUserDay = (sessions = 2_000): Workload => ({
+  ...multiUserBurst(),
+  name: "multi-user-day",
+  sessions,
+  arrivals: { perSecond: sessions / 86_400, daily: serviceDay, seed: 1 }
+})
+
 const singleChat = (): Workload => {
   const turns: Array<Workload["turns"][number]> = []
   for (let t = 0; t < 8; t++) {
@@ -252,6 +273,7 @@ export const builtinWorkloads: Readonly<Record<string, () => Workload>> = {
   "openai-agent": openaiAgent,
   "openai-hot-prefix": openaiHotPrefix,
   "multi-user-burst": multiUserBurst,
+  "multi-user-day": () => multiUserDay(),
   "single-chat": singleChat,
   "idle-gap": idleGap
 }

@@ -131,6 +131,15 @@ export const spec = (title: string, workloads: ReadonlyArray<ChartWorkload>) => 
  * @category rendering
  */
 export const svg = (title: string, workloads: ReadonlyArray<ChartWorkload>): Effect.Effect<string, ChartError> =>
+  render(spec(title, workloads))
+
+/**
+ * Any Vega-Lite specification as an SVG document.
+ *
+ * @since 0.4.0
+ * @category rendering
+ */
+export const render = (vegaLite: object): Effect.Effect<string, ChartError> =>
   Effect.gen(function*() {
     const [vega, vl] = yield* Effect.tryPromise({
       try: () => Promise.all([import("vega"), import("vega-lite")]),
@@ -138,7 +147,7 @@ export const svg = (title: string, workloads: ReadonlyArray<ChartWorkload>): Eff
     })
     return yield* Effect.tryPromise({
       try: () => {
-        const compiled = vl.compile(spec(title, workloads) as Parameters<typeof vl.compile>[0]).spec
+        const compiled = vl.compile(vegaLite as Parameters<typeof vl.compile>[0]).spec
         return new vega.View(vega.parse(compiled), { renderer: "none" }).toSVG()
       },
       catch: (e) => new ChartError({ detail: `rendering failed: ${e instanceof Error ? e.message : String(e)}` })

@@ -70,6 +70,27 @@ export const summarizeCosts = (costs: ReadonlyArray<number | null>): CostSummary
 const roundUsd = (usd: number) => Math.round(usd * 1e9) / 1e9
 
 /**
+ * One hour of a run's time (simulated time on the simulator), counted from the run's start: what
+ * started in it and what its turns cost. A turn counts in the hour it started.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface HourFigures {
+  readonly hour: number
+  readonly sessionsStarted: number
+  readonly requests: number
+  readonly warmCalls: number
+  /** prompt tokens of its calls (requests and warm calls), and those read from the cache */
+  readonly promptTokens: number
+  readonly cacheReadTokens: number
+  /** cacheReadTokens / promptTokens (0 when no call) */
+  readonly hitRateTokens: number
+  /** null when a call could not be priced */
+  readonly costUsd: number | null
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -96,8 +117,14 @@ export interface Report {
   readonly prunedTokens: number
   readonly retries: number
   readonly failedRequests: number
+  /** the run hour by hour (one row for a run shorter than an hour); docs/report.md */
+  readonly perHour: ReadonlyArray<HourFigures>
   /** figures beyond the stable core; documented in docs/report.md */
   readonly details: {
+    /** the workload's arrivals, and the sessions that started late because the concurrency bound was full */
+    readonly arrivals: { readonly perSecond: number; readonly delayedStarts: number } | null
+    /** sessions run at once at most */
+    readonly sessionConcurrency: number
     readonly keepAlive: boolean
     readonly simulatedTime: boolean
     /** idle gaps were multiplied by this (1: as the workload says; TTL behaviour changes with it) */
@@ -188,9 +215,31 @@ export const renderText = (r: Report): string => {
         ? `; the API's diagnosis differs on ${r.details.apiDiagnoses.disagreed} of ${r.details.apiDiagnoses.compared} calls`
         : "")
   )
+  if (r.details.arrivals !== null) {
+    lines.push(
+      `arrivals: ${r.details.arrivals.perSecond} sessions a second on average; ${r.details.arrivals.delayedStarts} started late ` +
+        `(more than ${r.details.sessionConcurrency.toLocaleString("en-US")} sessions at once)`
+    )
+  }
+  if (r.perHour.length >= 2) lines.push("", ...renderHours(r.perHour))
   for (const w of r.details.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")
 }
+
+/**
+ * The hour-by-hour rows of a report.
+ *
+ * @since 0.4.0
+ * @category rendering
+ */
+export const renderHours = (hours: ReadonlyArray<HourFigures>): ReadonlyArray<string> => [
+  "hour  sessions  requests  warm calls  hit rate (tokens)   cost/hour",
+  ...hours.map((h) =>
+    `${String(h.hour).padStart(4)}  ${String(h.sessionsStarted).padStart(8)}  ${String(h.requests).padStart(8)}  ${
+      String(h.warmCalls).padStart(10)
+    }  ${pct(h.hitRateTokens).padStart(17)}  ${usd(h.costUsd).padStart(10)}`
+  )
+]
 
 const missLine = (kind: string, reasons: Readonly<Record<string, number>>) => {
   const parts = Object.entries(reasons).filter(([, n]) => n > 0).sort(([, a], [, b]) => b - a)

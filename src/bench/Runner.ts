@@ -8,6 +8,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -18,8 +19,10 @@ import * as Pipeline from "../Pipeline.js"
 import * as Pricing from "../Pricing.js"
 import * as RedisLoader from "./RedisLoader.js"
 import type { MessagesRequest } from "../Prompt.js"
-import type { Report } from "./Report.js"
+import type { Usage } from "../Response.js"
+import type { HourFigures, Report } from "./Report.js"
 import { callFigures, summarizeCosts } from "./Report.js"
+import * as Arrivals from "./Arrivals.js"
 import * as Hindsight from "./Hindsight.js"
 import { Oracle } from "./Oracle.js"
 import * as Workload from "./Workload.js"
@@ -55,7 +58,21 @@ export interface RunOptions {
   readonly redisUrl?: string | undefined
   /** ask the API for its cache diagnosis of each request (Pipeline `cacheDiagnostics`) */
   readonly cacheDiagnostics?: boolean | undefined
+  /**
+   * sessions run at once at most (default {@link defaultSessionConcurrency}): the rest start as
+   * slots free up — with arrivals, late, and counted in the report
+   */
+  readonly sessionConcurrency?: number | undefined
 }
+
+/**
+ * Sessions a run keeps in flight at most by default: the former limit of a workload's sessions, so
+ * every workload that ran before runs as it did (all its sessions at once).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export const defaultSessionConcurrency = 10_000
 
 /**
  * @since 0.3.0
@@ -180,19 +197,24 @@ export const runWorkload = (
     const fatalTags: ReadonlySet<string> = new Set(["AuthenticationError", "PermissionError", "BillingError", "NotFound"])
     let prunedTokens = 0
     let turnsDone = 0
+    let callsDone = 0
+    let spentUsd = 0
     const strategy = pruningOf(options)
     const serverFields = contextManagement(options.serverEditing ?? defaultServerEditing)
     const requestsLeft = (from: number) => workload.turns.slice(from).reduce((n, t) => n + t.requests.length, 0)
 
+    const hours = new Hours()
     const session = (s: number) =>
       Effect.gen(function*() {
         let conversation: MessagesRequest | undefined
+        hours.at(yield* hourNow).sessionsStarted++
         for (let t = 0; t < workload.turns.length; t++) {
           if (fatal) break
           const turn = workload.turns[t]!
           if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) {
             yield* Effect.sleep(Duration.seconds(turn.idleSeconds * (options.idleScale ?? 1)))
           }
+          const hour = hours.at(yield* hourNow)
           conversation = Workload.conversationAt(workload, s, t, conversation)
           if (strategy === "server" && t === 0) conversation = { ...conversation, ...serverFields }
           const result = yield* pipeline.turn({
@@ -209,6 +231,7 @@ export const runWorkload = (
           }
           // the turn's cost as the pipeline priced it (its warm call and its requests that succeeded)
           turnCosts[t]! += result.cost.usd ?? 0
+          hour.add(result)
           result.responses.forEach((r, i) => {
             if (Either.isLeft(r)) {
               failedRequests++
@@ -219,13 +242,15 @@ export const runWorkload = (
             if (Option.isSome(oracle)) oracle.value.add(result.requests[i]!, r.right.usage.output)
           })
           turnsDone++
+          callsDone += result.responses.length + (result.warm?._tag === "Warmed" ? 1 : 0)
+          spentUsd = result.cost.usd === null ? NaN : spentUsd + result.cost.usd
           if (onProgress === undefined) continue
-          const snap = yield* metrics.snapshot
+          // from the run's own counts: a metrics snapshot per turn would grow with the run
           yield* onProgress({
             turnsDone,
             turnsTotal: workload.turns.length * indices.length,
-            calls: snap.totals.count,
-            costUsd: snap.totalCostUsd
+            calls: callsDone,
+            costUsd: Number.isNaN(spentUsd) ? null : round(spentUsd)
           })
         }
         // the session has ended: its cost (the pipeline's running total) into the report, then its
@@ -237,6 +262,7 @@ export const runWorkload = (
       })
 
     const started = yield* Clock.currentTimeMillis
+    const hourNow = Effect.map(Clock.currentTimeMillis, (now) => Math.floor((now - started) / HOUR_MS))
     const buildReport = Effect.gen(function*() {
     const elapsedMs = (yield* Clock.currentTimeMillis) - started
     const snap = yield* metrics.snapshot
@@ -262,7 +288,10 @@ export const runWorkload = (
       prunedTokens,
       retries,
       failedRequests,
+      perHour: hours.figures(),
       details: {
+        arrivals: workload.arrivals === undefined ? null : { perSecond: workload.arrivals.perSecond, delayedStarts },
+        sessionConcurrency,
         keepAlive: options.keepAlive === true,
         simulatedTime: options.simulatedTime,
         timeScale: options.idleScale ?? 1,
@@ -285,13 +314,81 @@ export const runWorkload = (
     return report
     })
     const indices = options.sessionIndices ?? Array.from({ length: sessions }, (_, s) => s)
-    yield* Effect.forEach(indices, session, { concurrency: "unbounded" }).pipe(
-      Effect.onInterrupt(() => Effect.flatMap(buildReport, onInterrupted))
-    )
+    const sessionConcurrency = options.sessionConcurrency ?? defaultSessionConcurrency
+    // each session starts at its arrival (all at the start without arrivals), or as soon as a slot is free
+    const starts = workload.arrivals === undefined ? undefined : Arrivals.times(workload.arrivals, sessions)
+    let delayedStarts = 0
+    // one loop starts the sessions, each at its arrival (all at once without arrivals) and only when
+    // one of `sessionConcurrency` slots is free: a session is built when it starts and gone when it
+    // ends, so memory follows the sessions in flight, not the sessions
+    const launch = Effect.gen(function*() {
+      const slots = yield* Effect.makeSemaphore(sessionConcurrency)
+      const running = yield* FiberSet.make<void>()
+      for (const s of indices) {
+        const at = starts === undefined ? undefined : started + starts[s]!
+        if (at !== undefined) {
+          const wait = at - (yield* Clock.currentTimeMillis)
+          if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
+        }
+        yield* slots.take(1)
+        if (at !== undefined && (yield* Clock.currentTimeMillis) - at > 1) delayedStarts++
+        yield* FiberSet.run(running, Effect.ensuring(session(s), slots.release(1)))
+      }
+      yield* FiberSet.awaitEmpty(running)
+    }).pipe(Effect.scoped)
+    yield* launch.pipe(Effect.onInterrupt(() => Effect.flatMap(buildReport, onInterrupted)))
     return { report: yield* buildReport, turnCostsUsd: turnCosts.map(round) }
   })
 
 const round = (usd: number) => Math.round(usd * 1e9) / 1e9
+
+const HOUR_MS = 3_600_000
+
+/** one hour's running figures */
+class Hour {
+  sessionsStarted = 0
+  requests = 0
+  warmCalls = 0
+  promptTokens = 0
+  cacheReadTokens = 0
+  costUsd = 0
+  add(result: Pipeline.TurnResult) {
+    const count = (u: Usage) => {
+      this.promptTokens += u.input + u.cacheCreation5m + u.cacheCreation1h + u.cacheRead
+      this.cacheReadTokens += u.cacheRead
+    }
+    if (result.warm?._tag === "Warmed") {
+      this.warmCalls++
+      count(result.warm.usage)
+    }
+    for (const r of result.responses) {
+      this.requests++
+      if (Either.isRight(r)) count(r.right.usage)
+    }
+    this.costUsd = result.cost.usd === null ? NaN : this.costUsd + result.cost.usd
+  }
+}
+
+/** the run's hours, from its start */
+class Hours {
+  private readonly hours: Array<Hour> = []
+  at(hour: number): Hour {
+    while (this.hours.length <= hour) this.hours.push(new Hour())
+    return this.hours[hour]!
+  }
+  figures(): ReadonlyArray<HourFigures> {
+    return this.hours.map((h, hour) => ({
+      hour,
+      sessionsStarted: h.sessionsStarted,
+      requests: h.requests,
+      warmCalls: h.warmCalls,
+      promptTokens: h.promptTokens,
+      cacheReadTokens: h.cacheReadTokens,
+      hitRateTokens: h.promptTokens === 0 ? 0 : Math.round((h.cacheReadTokens / h.promptTokens) * 1e6) / 1e6,
+      costUsd: Number.isNaN(h.costUsd) ? null : round(h.costUsd)
+    }))
+  }
+}
 
 /**
  * The pipeline configuration a run uses.

@@ -11,15 +11,18 @@ import { Message, System, Tool } from "../Prompt.js"
 
 /**
  * The bounds of a workload file, each named in the error that enforces it: enough for any workload
- * this program is for, small enough that a typo cannot exhaust the machine (10,000 one-turn sessions,
- * run together, peaked at 674 MB RSS and took 2 min 9 s here: docs/reliability.md) or wait forever (an idle gap beyond a day means nothing to a cache that
- * lives an hour at most). A model's own `max_tokens` limit is checked against the price table.
+ * this program is for, small enough that a typo cannot exhaust the machine or wait forever (an idle
+ * gap beyond a day means nothing to a cache that lives an hour at most). Sessions are started lazily
+ * and at most `sessionConcurrency` (10,000) run at once, so memory follows the sessions in flight, not
+ * the sessions (docs/benchmarks.md, `bench --scale`). A model's own `max_tokens` limit is checked
+ * against the price table.
  *
  * @since 0.1.0
  * @category constants
  */
 export const LIMITS = {
-  sessions: 10_000,
+  sessions: 1_000_000,
+  arrivalsPerSecond: 10_000,
   turns: 1_000,
   requestsPerTurn: 64,
   idleSeconds: 86_400,
@@ -64,6 +67,36 @@ export const Turn = Schema.Struct({
 export type Turn = typeof Turn.Type
 
 /**
+ * Sessions that start over time instead of all at once: a Poisson process.
+ *
+ * @since 0.4.0
+ * @category schemas
+ */
+export const Arrivals = Schema.Struct({
+  /** mean session starts per second over the day */
+  perSecond: Schema.Number.pipe(Schema.positive(), Schema.finite(), Schema.lessThanOrEqualTo(LIMITS.arrivalsPerSecond, {
+    message: (issue) => `at most ${LIMITS.arrivalsPerSecond.toLocaleString("en-US")} a second, got ${String(issue.actual)}`
+  })),
+  /**
+   * the day's shape: 24 weights, hour 0 (the run's start) to hour 23, repeating; the rate in an hour
+   * is `perSecond` × its weight over the weights' mean (default: flat)
+   */
+  daily: Schema.optional(
+    Schema.Array(Schema.Number.pipe(Schema.nonNegative(), Schema.finite())).pipe(
+      Schema.itemsCount(24, { message: () => "24 hourly weights, one per hour of the day" }),
+      Schema.filter((w) => w.some((x) => x > 0) || "at least one hour must have a weight above 0")
+    )
+  ),
+  /** the arrival sequence's seed (default 1): the same seed, the same start times */
+  seed: Schema.optional(Schema.Int)
+})
+/**
+ * @since 0.4.0
+ * @category models
+ */
+export type Arrivals = typeof Arrivals.Type
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -72,10 +105,12 @@ export const Workload = Schema.Struct({
   model: Schema.String.pipe(Schema.minLength(1)),
   system: Schema.optional(System),
   tools: Schema.optional(Schema.Array(Tool)),
-  /** concurrent copies of the session; `{session}` in appended messages and prompts becomes the copy's number */
+  /** copies of the session (run concurrently, or as they arrive); `{session}` in appended messages and prompts becomes the copy's number */
   sessions: Schema.optional(Schema.Int.pipe(Schema.positive(), Schema.lessThanOrEqualTo(LIMITS.sessions, {
     message: (issue) => `at most ${LIMITS.sessions.toLocaleString("en-US")} sessions, got ${String(issue.actual)}`
   }))),
+  /** when the sessions start (default: all at once, at the start of the run) */
+  arrivals: Schema.optional(Arrivals),
   /** default `max_tokens` of a request (default 300) */
   maxTokens: Schema.optional(MaxTokens),
   turns: Schema.Array(Turn).pipe(Schema.minItems(1), Schema.maxItems(LIMITS.turns, {

@@ -11,6 +11,8 @@ import * as ProxyBenchmark from "../bench/ProxyBenchmark.js"
 import * as PrunerBenchmark from "../bench/PrunerBenchmark.js"
 import * as PruningComparison from "../bench/PruningComparison.js"
 import * as Replicas from "../bench/Replicas.js"
+import * as Scale from "../bench/Scale.js"
+import * as Curves from "../bench/Curves.js"
 import type { Report } from "../bench/Report.js"
 import * as Chart from "../bench/Chart.js"
 import { renderBench } from "../bench/Report.js"
@@ -47,8 +49,14 @@ export interface Args {
   readonly pruner: boolean
   /** OpenAI models: `prompt_cache_key` management (default sharded) */
   readonly promptCacheKey?: "sharded" | "single" | "off" | undefined
-  /** also split the workload over N replicas: N in-memory registries against one shared Redis */
+  /** also split the workload over 1, 2, 4 … N replicas in simulation (and over N against Redis with REDIS_URL) */
   readonly replicas?: Option.Option<number> | undefined
+  /** the shared registry's simulated round trip in the replica study, ms (default 1) */
+  readonly registryLatencyMs?: number | undefined
+  /** the scale study: multi-user-day at 1,000 to 100,000 users, and cost against arrival rate */
+  readonly scale?: boolean | undefined
+  /** write the replica and arrival-rate curves as an SVG */
+  readonly curves?: Option.Option<string> | undefined
 }
 
 const benchOne = (workload: Workload.Workload, cmd: Args, prices: Pricing.PriceTable) =>
@@ -87,6 +95,21 @@ export const handle = (cmd: Args) =>
   Effect.gen(function*() {
     // an output that cannot be written is found before the benchmark runs, not after
     if (Option.isSome(cmd.chart)) yield* writable("--chart", cmd.chart.value)
+    const curvesFile = cmd.curves !== undefined && Option.isSome(cmd.curves) ? cmd.curves.value : undefined
+    if (curvesFile !== undefined) {
+      yield* writable("--curves", curvesFile)
+      if (cmd.scale !== true && (cmd.replicas === undefined || Option.isNone(cmd.replicas))) {
+        return yield* Effect.fail(new UsageError({ detail: "--curves draws the scale study: give it --scale, --replicas N, or both" }))
+      }
+    }
+    const curves: { replicas?: Curves.ReplicaCurve; rates?: ReadonlyArray<Scale.RatePoint> } = {}
+    // first, while the process is fresh: its memory is part of what it measures
+    if (cmd.scale === true) {
+      yield* Console.log(Scale.render(yield* Scale.run()) + "\n")
+      const rates = yield* Scale.arrivalSweep()
+      yield* Console.log(Scale.renderSweep(rates) + "\n")
+      curves.rates = rates
+    }
     const prices = yield* loadPrices(cmd.prices)
     const names = cmd.workload === "all" ? Workload.builtinNames : [cmd.workload]
     if (cmd.provider !== "simulated") {
@@ -121,11 +144,28 @@ export const handle = (cmd: Args) =>
     }
     if (cmd.replicas !== undefined && Option.isSome(cmd.replicas)) {
       const redisUrl = process.env.REDIS_URL === "" ? undefined : process.env.REDIS_URL
+      const latency = cmd.registryLatencyMs ?? 1
       for (const name of names) {
         const workload = yield* loadWorkload(name, cmd.model, prices)
-        const r = yield* Replicas.run(workload, cmd.replicas.value, redisUrl)
-        yield* Console.log(Replicas.render(workload.name, r, redisUrl !== undefined))
+        const rows = yield* Replicas.simulate(workload, cmd.replicas.value, latency)
+        yield* Console.log(Replicas.renderSimulated(workload.name, rows, latency))
+        // the curve is drawn for the workload with the most sessions (one session cannot be split)
+        if (curves.replicas === undefined || (workload.sessions ?? 1) > curves.replicas.sessions) {
+          curves.replicas = { workload: workload.name, rows, sessions: workload.sessions ?? 1 }
+        }
+        // against a real Redis, in real time: workloads whose sessions arrive over hours are left to the simulation
+        if (redisUrl !== undefined && workload.arrivals === undefined) {
+          yield* Console.log(Replicas.renderRealTime(workload.name, yield* Replicas.realTime(workload, cmd.replicas.value, redisUrl)))
+        }
       }
+      if (redisUrl === undefined) yield* Console.log("(set REDIS_URL to compare, in real time, N in-memory registries with one shared Redis)")
+    }
+    if (curvesFile !== undefined) {
+      const picture = yield* Curves.svg(curves)
+      yield* Effect.tryPromise(() => writeFile(curvesFile, picture)).pipe(
+        Effect.mapError(() => new UsageError({ detail: `--curves: cannot write ${printable(curvesFile)}` }))
+      )
+      if (!cmd.json) yield* Console.log(`curves written to ${curvesFile}`)
     }
     if (cmd.proxy === true) {
       yield* Console.log(ProxyBenchmark.render(yield* ProxyBenchmark.run()))

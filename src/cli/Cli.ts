@@ -114,7 +114,19 @@ const benchOptions = {
   proxy: Options.boolean("proxy").pipe(Options.withDescription("measure the proxy: added latency, throughput, 1,000 concurrent streams")),
   pruner: Options.boolean("pruner").pipe(Options.withDescription("time the pruner on a 10,000-message conversation, and compare it with no pruning, eager pruning, the API's context editing and its hindsight oracle on the built-in and generated workloads")),
   replicas: integerIn("replicas", 1, 64).pipe(
-    Options.withDescription("also split the workload over N replicas: N in-memory registries vs one shared Redis (REDIS_URL)"),
+    Options.withDescription("also split the workload over 1, 2, 4 … N replicas in simulation, a registry each vs one shared (and, with REDIS_URL, over N in real time vs one shared Redis)"),
+    Options.optional
+  ),
+  registryLatencyMs: Options.float("registry-latency-ms").pipe(
+    Options.filterMap((f) => (f >= 0 && f <= 10_000 ? Option.some(f) : Option.none()), "--registry-latency-ms must be a number from 0 to 10000"),
+    Options.withDescription("the shared registry's round trip in the simulated replica study, ms (default: 1)"),
+    Options.withDefault(1)
+  ),
+  scale: Options.boolean("scale").pipe(
+    Options.withDescription("the scale study: multi-user-day at 1,000, 10,000 and 100,000 users (wall time, memory), and cost against arrival rate")
+  ),
+  curves: Options.file("curves").pipe(
+    Options.withDescription("write an SVG of the scale study's curves: write amplification vs replicas, cost vs arrival rate"),
     Options.optional
   )
 }

@@ -118,7 +118,8 @@ export const providerLayer = (
     case "vertex":
       return configured(Vertex.layerVertexConfig())
     case "simulated":
-      return SimulatedProvider.layer(simulator)
+      // nothing here reads the simulator's call log: a short one keeps memory flat on long runs
+      return SimulatedProvider.layer({ callLogLimit: 1_000, ...simulator })
   }
 }
 

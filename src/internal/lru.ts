@@ -24,6 +24,12 @@ export class LruMap<K, V> {
     return value
   }
 
+  /** the least recently used entry, without touching its recency */
+  oldest(): [K, V] | undefined {
+    const first = this.map.entries().next()
+    return first.done === true ? undefined : first.value
+  }
+
   /** the value without touching its recency */
   peek(key: K): V | undefined {
     return this.map.get(key)

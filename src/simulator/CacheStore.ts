@@ -27,9 +27,23 @@ export class CacheStore {
   readonly gone: LruMap<string, Entry>
   /** entries being written by requests whose response has not begun, by how many */
   readonly writing = new Map<string, number>()
-  constructor(maxEntries: number) {
+  constructor(maxEntries: number, maxGone = Math.min(maxEntries, 20_000)) {
     this.entries = new LruMap(maxEntries, (key, entry) => this.gone.set(key, entry))
-    this.gone = new LruMap(maxEntries)
+    this.gone = new LruMap(maxGone)
+  }
+
+  /**
+   * Expired entries leave as soon as a write passes their expiry, not when the bound pushes them out:
+   * the store holds what is alive (a day of users holds the last minutes' entries, not the day's).
+   * Least recently used first, a few per write, stopping at the first entry still alive.
+   */
+  private sweep(now: number): void {
+    for (let i = 0; i < 8; i++) {
+      const oldest = this.entries.oldest()
+      if (oldest === undefined || oldest[1].expiresAt > now) return
+      this.entries.delete(oldest[0])
+      this.gone.set(oldest[0], oldest[1])
+    }
   }
 
   get(key: string, now: number): Entry | undefined {
@@ -49,6 +63,7 @@ export class CacheStore {
     const keep = old !== undefined && old.readableAt <= entry.readableAt && old.expiresAt >= entry.expiresAt
     this.entries.set(key, keep ? old : entry)
     this.gone.delete(key)
+    this.sweep(entry.readableAt)
   }
 }
 

@@ -40,6 +40,7 @@ import { violations } from "../PromptValidation.js"
 import type { ProviderError } from "../ProviderError.js"
 import { ConnectionError, InvalidPrompt, NotFound, Overloaded, RateLimited, ServerError, Timeout } from "../ProviderError.js"
 import type { Response, StreamEvent, Usage } from "../Response.js"
+import { prng } from "../internal/prng.js"
 
 /**
  * Latency model: time to first token = `baseMs` + `uncachedMsPer1k` × uncached input (plain input and
@@ -181,18 +182,6 @@ export interface SimulatorService {
  * @category tags
  */
 export class Simulator extends Context.Tag("effect-prompt-cache/Simulator")<Simulator, SimulatorService>() {}
-
-/** mulberry32: a small seeded PRNG, so fault sequences are reproducible */
-const prng = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Fault = "rateLimited" | "overloaded" | "serverError" | "connectionReset" | "timeout"
 

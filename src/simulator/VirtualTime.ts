@@ -11,8 +11,9 @@
  * number of instants). Sleepers due at the same instant wake most recent first, one at a time, each
  * followed by everything it set running — the order `TestClock` wakes them in, so results are the
  * same, call for call ({@link runWithTestClock}; tests compare the two on every built-in workload).
- * Only when nothing is queued and nobody sleeps (a fiber waits on something outside: a layer built
- * on the real clock) does the driver yield to the event loop, once, and look again.
+ * When nothing is queued and nobody sleeps (a fiber waits on something outside: a layer built on the
+ * real clock) the driver yields to the event loop, once, and looks again; and it yields every ~50 ms
+ * of wall time, so that a long simulation still hears a signal and prints its progress.
  *
  * Only for effects that wait on nothing but the clock and each other (the simulator, not a network).
  *
@@ -30,6 +31,9 @@ import * as Scheduler from "effect/Scheduler"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import { Heap } from "../internal/heap.js"
+
+/** wall time a drive runs before it yields to the event loop */
+const SLICE_MS = 50
 
 interface Sleeper {
   readonly deadline: number
@@ -98,8 +102,20 @@ export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E
       fiber.addObserver((e) => {
         exit = e
       })
+      let finished = false
+      let scheduled = false
+      const later = () => {
+        if (scheduled) return
+        scheduled = true
+        setImmediate(() => {
+          scheduled = false
+          drive()
+        })
+      }
       const drive = () => {
-        for (;;) {
+        if (finished) return
+        const slice = performance.now()
+        for (let steps = 1;; steps++) {
           while (head < tasks.length) {
             tasks[head++]!()
             if (head > 4096) {
@@ -108,15 +124,16 @@ export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E
             }
           }
           if (exit !== undefined) {
+            finished = true
             resume(exit)
             for (const w of waiting.splice(0)) w()
             return
           }
-          if (!clock.advance()) {
-            // every fiber here waits on something outside the simulation: let it happen
-            setImmediate(drive)
-            return
-          }
+          // a long simulation still lets the process breathe (a signal, a progress line, I/O) every
+          // ~50 ms of wall time; the simulation itself waits for nothing outside meanwhile
+          if (steps % 1024 === 0 && performance.now() - slice > SLICE_MS) return later()
+          // every fiber here waits on something outside the simulation: let it happen
+          if (!clock.advance()) return later()
         }
       }
       drive()

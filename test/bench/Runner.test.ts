@@ -19,7 +19,7 @@ const runOn = (name: string, warming: "off" | "always" | "auto", pruning = false
 
 const REPORT_KEYS = [
   "workload", "provider", "model", "warming", "pruning", "turns", "sessions", "calls", "totalCostUsd",
-  "noCacheCostUsd", "oracleCostUsd", "perSession", "missReasons", "prunedTokens", "retries", "failedRequests", "details"
+  "noCacheCostUsd", "oracleCostUsd", "perSession", "missReasons", "prunedTokens", "retries", "failedRequests", "perHour", "details"
 ]
 const CALL_KEYS = [
   "count", "cacheHits", "cacheMisses", "inputTokens", "cacheCreationInputTokens", "cacheCreation5mInputTokens",

@@ -107,7 +107,12 @@ describe("Workload", () => {
 
 describe("Workload: hostile files and values", () => {
   const bounded: ReadonlyArray<readonly [string, Record<string, unknown>, string]> = [
-    ["sessions: 1e7", { ...valid, sessions: 1e7 }, "at most 10,000 sessions, got 10000000"],
+    ["sessions: 1e7", { ...valid, sessions: 1e7 }, "at most 1,000,000 sessions, got 10000000"],
+    ["arrivals.perSecond: 1e9", { ...valid, arrivals: { perSecond: 1e9 } }, "at most 10,000 a second, got 1000000000"],
+    ["arrivals.perSecond: 0", { ...valid, arrivals: { perSecond: 0 } }, "arrivals.perSecond"],
+    ["arrivals.daily: 23 weights", { ...valid, arrivals: { perSecond: 1, daily: Array.from({ length: 23 }, () => 1) } }, "24 hourly weights, one per hour of the day"],
+    ["arrivals.daily: all zero", { ...valid, arrivals: { perSecond: 1, daily: Array.from({ length: 24 }, () => 0) } }, "at least one hour must have a weight above 0"],
+    ["arrivals.daily: a negative weight", { ...valid, arrivals: { perSecond: 1, daily: [-1, ...Array.from({ length: 23 }, () => 1)] } }, "arrivals.daily.0"],
     ["idleSeconds: 1e15", { ...valid, turns: [{ ...valid.turns[0], idleSeconds: 1e15 }] }, "at most 86400 seconds"],
     ["maxTokens: 1e12", { ...valid, maxTokens: 1e12 }, "at most 1,000,000"],
     ["a request's maxTokens: 2^31", { ...valid, turns: [{ ...valid.turns[0], requests: [{ prompt: "a", maxTokens: 2 ** 31 }] }] }, "at most 1,000,000"],

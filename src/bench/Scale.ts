@@ -1,0 +1,187 @@
+/**
+ * `bench --scale`: the multi-user service's day (`multi-user-day`) at 1,000, 10,000 and 100,000
+ * sessions — the arrival rate grows with the sessions, the day stays a day — on the simulator in
+ * virtual time, measuring what the simulation costs the machine: wall time, wall time per request,
+ * and the process's peak resident memory.
+ *
+ * @since 0.4.0
+ */
+import * as Effect from "effect/Effect"
+import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
+import * as VirtualTime from "../simulator/VirtualTime.js"
+import { multiUserDay } from "./BuiltinWorkloads.js"
+import * as Runner from "./Runner.js"
+
+/**
+ * @since 0.4.0
+ * @category models
+ */
+export interface Row {
+  readonly sessions: number
+  readonly requests: number
+  readonly wallMs: number
+  readonly msPerRequest: number
+  /** the process's peak resident set while the run ran, MB (sampled every 20 ms) */
+  readonly peakRssMb: number
+  readonly simulatedHours: number
+  readonly hitRateTokens: number
+  readonly costUsd: number | null
+  readonly costPerHourUsd: number | null
+}
+
+/** the process's resident set, sampled every 20 ms of wall time while `effect` runs (the virtual
+ * clock's driver yields to the event loop every ~50 ms, so the sampler runs during a simulation) */
+const peakRss = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, number], E, R> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const state = { peak: process.memoryUsage.rss(), timer: undefined as ReturnType<typeof setInterval> | undefined }
+      state.timer = setInterval(() => {
+        state.peak = Math.max(state.peak, process.memoryUsage.rss())
+      }, 20)
+      return state
+    }),
+    (state) => Effect.map(effect, (a) => [a, Math.max(state.peak, process.memoryUsage.rss())] as const),
+    (state) => Effect.sync(() => clearInterval(state.timer))
+  )
+
+/**
+ * @since 0.4.0
+ * @category constants
+ */
+export const defaultSizes: ReadonlyArray<number> = [1_000, 10_000, 100_000]
+
+/**
+ * Runs the sizes in increasing order.
+ *
+ * @since 0.4.0
+ * @category benchmarks
+ */
+export const run = (sizes: ReadonlyArray<number> = defaultSizes): Effect.Effect<ReadonlyArray<Row>> =>
+  Effect.forEach([...sizes].sort((a, b) => a - b), (sessions) =>
+    Effect.gen(function*() {
+      const workload = multiUserDay(sessions)
+      const started = performance.now()
+      const [{ report }, rss] = yield* peakRss(VirtualTime.run(
+        Runner.run(
+          workload,
+          { warming: "auto", pruning: true, provider: "simulated", simulatedTime: true },
+          // the call log is the one thing that grows with the requests: keep its tail only
+          SimulatedProvider.layer({ callLogLimit: 1_000 })
+        )
+      ))
+      const wallMs = performance.now() - started
+      const requests = report.calls.request.count
+      const hours = report.details.elapsedMs / 3_600_000
+      const prompt = report.perHour.reduce((n, h) => n + h.promptTokens, 0)
+      const read = report.perHour.reduce((n, h) => n + h.cacheReadTokens, 0)
+      return {
+        sessions,
+        requests,
+        wallMs: Math.round(wallMs),
+        msPerRequest: wallMs / Math.max(1, requests),
+        peakRssMb: Math.round(rss / 1e6),
+        simulatedHours: hours,
+        hitRateTokens: prompt === 0 ? 0 : read / prompt,
+        costUsd: report.totalCostUsd,
+        costPerHourUsd: report.totalCostUsd === null || hours === 0 ? null : report.totalCostUsd / hours
+      } satisfies Row
+    }))
+
+/**
+ * @since 0.4.0
+ * @category rendering
+ */
+export const render = (rows: ReadonlyArray<Row>): string => {
+  const first = rows[0]
+  const last = rows[rows.length - 1]
+  return [
+    "scale: multi-user-day (10k-token shared prompt, 2 turns a user, arrivals over a simulated day), warming auto, pruning on, simulator in virtual time",
+    "sessions  requests    wall   ms/request  peak RSS  simulated  hit rate (tokens)       cost   cost/hour",
+    ...rows.map((r) =>
+      `${r.sessions.toLocaleString("en-US").padStart(8)}  ${r.requests.toLocaleString("en-US").padStart(8)}  ${
+        `${(r.wallMs / 1000).toFixed(1)} s`.padStart(6)
+      }  ${r.msPerRequest.toFixed(3).padStart(11)}  ${`${r.peakRssMb} MB`.padStart(8)}  ${`${r.simulatedHours.toFixed(1)} h`.padStart(9)}  ${
+        `${(r.hitRateTokens * 100).toFixed(1)}%`.padStart(17)
+      }  ${(r.costUsd === null ? "unknown" : `$${r.costUsd.toFixed(2)}`).padStart(9)}  ${
+        (r.costPerHourUsd === null ? "unknown" : `$${r.costPerHourUsd.toFixed(2)}`).padStart(10)
+      }`
+    ),
+    ...(first !== undefined && last !== undefined && last !== first
+      ? [`wall time per request, ${last.sessions.toLocaleString("en-US")} against ${first.sessions.toLocaleString("en-US")} sessions: ${(last.msPerRequest / first.msPerRequest).toFixed(2)}×`]
+      : [])
+  ].join("\n")
+}
+
+/**
+ * One arrival rate of the sweep, under one strategy.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface RatePoint {
+  readonly perSecond: number
+  readonly strategy: "off" | "auto" | "auto+keep-alive"
+  readonly sessions: number
+  readonly costPerThousandUsd: number | null
+  readonly hitRateTokens: number
+}
+
+/**
+ * @since 0.4.0
+ * @category constants
+ */
+export const defaultRates: ReadonlyArray<number> = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3]
+
+/**
+ * Cost against arrival rate: the multi-user users (2 turns, 40 s apart, over a 10k-token shared
+ * prompt) arriving at a steady rate — `sessions` of them per rate, so thin traffic spans days of
+ * simulated time — with warming off, auto, and auto with keep-alive. Below one user per TTL the
+ * shared prefix expires between users; above it, it stays warm.
+ *
+ * @since 0.4.0
+ * @category benchmarks
+ */
+export const arrivalSweep = (
+  rates: ReadonlyArray<number> = defaultRates,
+  sessions = 500
+): Effect.Effect<ReadonlyArray<RatePoint>> =>
+  Effect.forEach(rates, (perSecond) =>
+    Effect.forEach([["off", false], ["auto", false], ["auto+keep-alive", true]] as const, ([strategy, keepAlive]) =>
+      Effect.gen(function*() {
+        const workload = { ...multiUserDay(sessions), name: "multi-user-steady", arrivals: { perSecond, seed: 1 } }
+        const { report } = yield* VirtualTime.run(
+          Runner.run(
+            workload,
+            { warming: strategy === "off" ? "off" : "auto", pruning: true, keepAlive, provider: "simulated", simulatedTime: true },
+            SimulatedProvider.layer({ callLogLimit: 1_000 })
+          )
+        )
+        const prompt = report.perHour.reduce((n, h) => n + h.promptTokens, 0)
+        const read = report.perHour.reduce((n, h) => n + h.cacheReadTokens, 0)
+        return {
+          perSecond,
+          strategy,
+          sessions,
+          costPerThousandUsd: report.totalCostUsd === null ? null : (report.totalCostUsd / sessions) * 1_000,
+          hitRateTokens: prompt === 0 ? 0 : read / prompt
+        } satisfies RatePoint
+      })
+    )).pipe(Effect.map((rows) => rows.flat()))
+
+/**
+ * @since 0.4.0
+ * @category rendering
+ */
+export const renderSweep = (points: ReadonlyArray<RatePoint>): string => {
+  const rates = [...new Set(points.map((p) => p.perSecond))]
+  const cell = (p: RatePoint | undefined) =>
+    p === undefined || p.costPerThousandUsd === null ? "unknown" : `$${p.costPerThousandUsd.toFixed(2)} ${(p.hitRateTokens * 100).toFixed(0).padStart(3)}%`
+  return [
+    `cost vs arrival rate: multi-user users at a steady rate (${points[0]?.sessions ?? 0} per rate), pruning on; USD per 1,000 users and the token hit rate`,
+    "users/s        off               auto              auto+keep-alive",
+    ...rates.map((r) => {
+      const at = (s: RatePoint["strategy"]) => points.find((p) => p.perSecond === r && p.strategy === s)
+      return `${String(r).padEnd(8)}  ${cell(at("off")).padStart(15)}  ${cell(at("auto")).padStart(15)}  ${cell(at("auto+keep-alive")).padStart(15)}`
+    })
+  ].join("\n")
+}
