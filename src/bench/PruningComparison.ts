@@ -34,9 +34,12 @@ export interface Row {
   readonly pruned: Readonly<Record<Runner.PruningStrategy, number>>
 }
 
-/** the built-in workloads with tool calls to prune, then the generated family */
+/**
+ * the built-in workloads, then the generated family; not the two that are about traffic, not
+ * conversations (openai-hot-prefix, and multi-user-day: 2,000 users of two turns each)
+ */
 const workloads = (): ReadonlyArray<Workload.Workload> => [
-  ...Workload.builtinNames.filter((n) => n !== "openai-hot-prefix").map((n) => Option.getOrThrow(Workload.builtin(n))),
+  ...Workload.builtinNames.filter((n) => n !== "openai-hot-prefix" && n !== "multi-user-day").map((n) => Option.getOrThrow(Workload.builtin(n))),
   ...GeneratedWorkloads.family.map(GeneratedWorkloads.generate)
 ]
 

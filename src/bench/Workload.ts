@@ -55,8 +55,39 @@ export const decode = (source: string, json: unknown): Effect.Effect<Workload, W
     Effect.mapError((e) => new WorkloadError({ source, reason: "schema", detail: formatParseError(e) }))
   )
 
-const substitute = <A>(value: A, session: number): A =>
-  JSON.parse(JSON.stringify(value).replaceAll("{session}", String(session))) as A
+const PLACEHOLDER = "{session}"
+
+/** whether a value holds `{session}` anywhere (a key or a string), remembered per object */
+const placeholders = new WeakMap<object, boolean>()
+const holdsPlaceholder = (value: unknown): boolean => {
+  if (typeof value === "string") return value.includes(PLACEHOLDER)
+  if (typeof value !== "object" || value === null) return false
+  let holds = placeholders.get(value)
+  if (holds === undefined) {
+    holds = Array.isArray(value)
+      ? value.some(holdsPlaceholder)
+      : Object.entries(value).some(([k, v]) => k.includes(PLACEHOLDER) || holdsPlaceholder(v))
+    placeholders.set(value, holds)
+  }
+  return holds
+}
+
+/**
+ * `value` with `{session}` replaced by the copy's number in every key and string. What holds no
+ * placeholder is shared, not copied: the copies' common blocks are the same objects, so each is
+ * serialized and hashed once (Prefix's memo) however many sessions run.
+ */
+const substitute = <A>(value: A, session: number): A => {
+  if (!holdsPlaceholder(value)) return value
+  const n = String(session)
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return v.replaceAll(PLACEHOLDER, n)
+    if (!holdsPlaceholder(v)) return v
+    if (Array.isArray(v)) return v.map(walk)
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k.replaceAll(PLACEHOLDER, n), walk(x)]))
+  }
+  return walk(value) as A
+}
 
 /**
  * The conversation of session copy `session` after turn `turn`'s messages are appended.
