@@ -191,6 +191,11 @@ export interface CacheWarmerService {
   readonly state: Effect.Effect<WarmerState>
   /** a prefix fingerprint as the key the warmer keeps it under (with the provider's cache scope) */
   readonly warmKey: (fingerprint: string) => string
+  /**
+   * the conversation whose shared prefix ends at `fingerprint` has ended: keep-alive stops refreshing
+   * it (a user who has left sends nothing more; a refresh would be a read paid for nothing)
+   */
+  readonly release: (fingerprint: string) => Effect.Effect<void>
 }
 
 /**
@@ -520,7 +525,8 @@ export const make = (config: WarmerConfig = {}) =>
       warm: (shared) => warm(toPlanned(shared)),
       fanOut,
       state: Effect.sync(() => ({ gates: gates.size(), warmsInFlight, keepAlives: keepAlive?.size() ?? 0 })),
-      warmKey
+      warmKey,
+      release: (fingerprint) => keepAlive === undefined ? Effect.void : keepAlive.release(warmKey(fingerprint))
     }
     return service
   })

@@ -268,6 +268,7 @@ export const make = (options: PipelineOptions = {}) =>
       Effect.clockWith((clock) => {
         const start = clock.unsafeCurrentTimeMillis()
         const session = sessionOf(input.sessionId)
+        const supersededPrefixes: Array<string> = []
         const cold = session.lastSharedFingerprint === undefined
           ? Effect.succeed(true)
           : Effect.map(WarmRegistry.isWarm(registry, warmer.warmKey(session.lastSharedFingerprint), 0), (warm) => !warm)
@@ -331,6 +332,9 @@ export const make = (options: PipelineOptions = {}) =>
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
                 observeReads(session, pruned.cold || pruned.decision._tag === "Applied", positions(conversation), minTokens, result)
+                // the conversation has moved on: its previous prefix is read only inside the new one
+                const superseded = session.lastSharedFingerprint
+                if (superseded !== undefined && superseded !== sharedPlan.shared?.fingerprint) supersededPrefixes.push(superseded)
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
                 const answered = result.responses.find(Either.isRight)
                 if (answered !== undefined) session.lastResponseId = answered.right.id
@@ -352,6 +356,10 @@ export const make = (options: PipelineOptions = {}) =>
               }
             ).pipe(
               // the turn's cost and the session's so far, on the turn's span
+              Effect.tap(() => {
+                const gone = supersededPrefixes.splice(0)
+                return gone.length === 0 ? Effect.void : Effect.forEach(gone, warmer.release, { discard: true })
+              }),
               Effect.tap((result) =>
                 annotate(() => ({
                   ...(result.cost.usd !== null ? { [PromptCache.costUsd]: result.cost.usd } : {}),
@@ -391,7 +399,9 @@ export const make = (options: PipelineOptions = {}) =>
           const ended = state === undefined || state.turns === 0 || Number.isNaN(state.costMicros)
             ? Effect.void
             : metrics.recordSession(Pricing.microsToUsd(state.costMicros))
-          return Effect.zipRight(ended, pruner.forget(id))
+          // nobody will read the conversation's own prefix again: keep-alive lets it go
+          const released = state?.lastSharedFingerprint === undefined ? Effect.void : warmer.release(state.lastSharedFingerprint)
+          return Effect.zipRight(Effect.zipRight(ended, released), pruner.forget(id))
         })
     }
     return service

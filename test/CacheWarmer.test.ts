@@ -7,6 +7,8 @@ import * as TestContext from "effect/TestContext"
 import * as fc from "fast-check"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as CacheWarmer from "../src/CacheWarmer.js"
+import { breakpoints } from "../src/Prefix.js"
+import type { MessagesRequest } from "../src/Prompt.js"
 import { Overloaded } from "../src/ProviderError.js"
 import * as RetryPolicy from "../src/RetryPolicy.js"
 import * as SimulatedProvider from "../src/simulator/SimulatedProvider.js"
@@ -303,6 +305,24 @@ describe("CacheWarmer", () => {
       expect((yield* warmer.state).keepAlives).toBe(0)
       const requests = (yield* calls).filter((c) => c.maxTokens > 0)
       expect(requests.slice(2).every((c) => (c.usage?.cacheRead ?? 0) > 0)).toBe(true)
+    }).pipe(Effect.provide(warmerLayer({ policy: "auto", keepAlive: { maxIdleRefreshes: 2 } }))), 60_000)
+
+  it.effect("keep-alive lets go of a prefix whose conversation has ended (release): no refresh after it", () =>
+    Effect.gen(function*() {
+      const warmer = yield* CacheWarmer.CacheWarmer
+      const input = fanOut(2)
+      // steady traffic: a fan-out every 4 minutes, so keep-alive would refresh after the last one
+      for (let i = 0; i < 3; i++) {
+        yield* runFor(warmer.fanOut(input), "30 seconds")
+        for (let j = 0; j < 4; j++) yield* TestClock.adjust("1 minute")
+      }
+      expect((yield* warmer.state).keepAlives).toBe(1)
+      const before = (yield* calls).filter((c) => c.maxTokens === 0).length
+      // the prefix the keep-alive tracks: the shared request's last breakpoint
+      yield* warmer.release(breakpoints(input.shared as MessagesRequest).at(-1)!.position.fingerprint)
+      expect((yield* warmer.state).keepAlives).toBe(0)
+      for (let i = 0; i < 24; i++) yield* TestClock.adjust("5 minutes")
+      expect((yield* calls).filter((c) => c.maxTokens === 0).length).toBe(before)
     }).pipe(Effect.provide(warmerLayer({ policy: "auto", keepAlive: { maxIdleRefreshes: 2 } }))), 60_000)
 
   it.effect("keep-alive prices the miss it prevents at the entry's TTL: a 1h entry is kept alive longer after traffic stops", () =>

@@ -5,8 +5,9 @@
  * (from the mean gap between recent requests, or the time since the last one, whichever is longer),
  * the chance of another request within the TTL is `p = 1 − exp(−TTL·λ)`; a refresh is sent when
  * `p × (write − read) > read`, i.e. when it is expected to pay, and at most `maxIdleRefreshes` times in
- * a row without a real request in between. It stops when traffic stops. One fiber per prefix with
- * traffic, in the scope of {@link make}.
+ * a row without a real request in between. It stops when traffic stops, or when the conversation
+ * the prefix belongs to ends (`release`: the Pipeline's `forget`). One fiber per prefix with traffic,
+ * in the scope of {@link make}.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -31,6 +32,11 @@ export interface KeepAlive<W> {
    * price over the write price less a read, at the entry's TTL and the model's multipliers)
    */
   readonly track: (key: string, ttlMs: number, breakEven: number, warm: W) => Effect.Effect<void>
+  /**
+   * the conversation the prefix `key` ends has ended: no more refreshes for it (a later request over
+   * the same prefix tracks it afresh)
+   */
+  readonly release: (key: string) => Effect.Effect<void>
   /** prefixes being kept alive */
   readonly size: () => number
 }
@@ -39,6 +45,8 @@ interface State<W> {
   readonly arrivals: Array<number>
   idleRefreshes: number
   running: boolean
+  /** released: the loop stops the next time it wakes */
+  released: boolean
   warm: W
   ttlMs: number
   breakEven: number
@@ -67,6 +75,7 @@ export const make = <W>(
     const loop = (key: string, state: State<W>) =>
       Effect.gen(function*() {
         while (true) {
+          if (state.released) return
           const until = yield* registry.warmUntil(key)
           if (Option.isNone(until)) return
           const now = yield* Clock.currentTimeMillis
@@ -84,6 +93,7 @@ export const make = <W>(
             yield* sleepAtLeastMs(lastMoment - now)
             continue
           }
+          if (state.released) return
           const gap = Math.max(meanGap, now - last, 1)
           const p = 1 - Math.exp(-state.ttlMs / gap)
           if (p <= state.breakEven || state.idleRefreshes >= settings.maxIdleRefreshes) return
@@ -92,13 +102,14 @@ export const make = <W>(
         }
       }).pipe(Effect.ensuring(Effect.sync(() => {
         state.running = false
-        states.delete(key)
+        if (states.get(key) === state) states.delete(key)
       })))
 
     const track = (key: string, ttlMs: number, breakEven: number, warm: W): Effect.Effect<void> =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const state: State<W> = states.get(key) ?? { arrivals: [], idleRefreshes: 0, running: false, warm, ttlMs, breakEven }
+        const state: State<W> = states.get(key) ??
+          { arrivals: [], idleRefreshes: 0, running: false, released: false, warm, ttlMs, breakEven }
         state.arrivals.push(now)
         if (state.arrivals.length > 8) state.arrivals.shift()
         state.idleRefreshes = 0
@@ -110,5 +121,13 @@ export const make = <W>(
         }
       })
 
-    return { track, size: () => states.size }
+    const release = (key: string): Effect.Effect<void> =>
+      Effect.sync(() => {
+        const state = states.get(key)
+        if (state === undefined) return
+        state.released = true
+        states.delete(key)
+      })
+
+    return { track, release, size: () => states.size }
   })

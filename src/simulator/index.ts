@@ -19,3 +19,6 @@ export * as SimulatorServer from "./SimulatorServer.js"
 
 /** @since 0.1.0 */
 export * as VirtualTime from "./VirtualTime.js"
+
+/** @since 0.4.0 */
+export * as SharedRegistry from "./SharedRegistry.js"

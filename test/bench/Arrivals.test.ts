@@ -127,6 +127,17 @@ describe("sessions over time", () => {
     }))
 })
 
+describe("keep-alive over users who come and go", () => {
+  it.effect("a user's prefixes are let go when the conversation moves on and when it ends: no refresh for anyone gone", () =>
+    Effect.gen(function*() {
+      // users every ~100 s, two turns 40 s apart, then gone: nothing of a user's own is read again
+      const kept = (yield* runLogged(day(30, 0.01), { keepAlive: true })).report
+      const plain = (yield* runLogged(day(30, 0.01))).report
+      expect(kept.calls.warm.count).toBe(0)
+      expect(kept.totalCostUsd).toBe(plain.totalCostUsd)
+    }))
+})
+
 describe("replicas in simulation", () => {
   it.effect("a registry per replica writes the shared prompt once per replica; one shared registry, once in all", () =>
     Effect.gen(function*() {

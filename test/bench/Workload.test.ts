@@ -103,6 +103,30 @@ describe("Workload", () => {
     expect(JSON.stringify(c3.messages)).toContain("Customer 3")
     expect(JSON.stringify(c3.messages)).not.toContain("{session}")
   })
+
+  it("{session} copies: every string and key substituted, what holds no placeholder shared, nothing else changed", () => {
+    const w: Workload.Workload = {
+      ...valid,
+      turns: [{
+        append: [
+          { role: "user", content: [{ type: "text", text: "plain" }, { type: "text", text: "user {session}, again {session}" }] },
+          { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "read", input: { "path_{session}": "/home/{session}", n: 3, ok: true, none: null } }] },
+          { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "fine" }] }
+        ],
+        requests: [{ prompt: "for {session}" }, { prompt: "same for all" }]
+      }]
+    }
+    const c7 = Workload.conversationAt(w, 7, 0)
+    // as a JSON round trip with the placeholder replaced would give
+    expect(c7.messages).toEqual(JSON.parse(JSON.stringify(w.turns[0]!.append).replaceAll("{session}", "7")))
+    expect(Workload.promptsAt(w, 7, 0)).toEqual([{ prompt: "for 7" }, { prompt: "same for all" }])
+    // the parts without a placeholder are the workload's own objects, shared by every copy
+    const appended = w.turns[0]!.append!
+    expect(c7.messages[2]).toBe(appended[2])
+    expect((c7.messages[0]!.content as ReadonlyArray<unknown>)[0]).toBe((appended[0]!.content as ReadonlyArray<unknown>)[0])
+    expect(c7.messages[0]).not.toBe(appended[0])
+    expect(Workload.promptsAt(w, 7, 0)[1]).toBe(w.turns[0]!.requests[1])
+  })
 })
 
 describe("Workload: hostile files and values", () => {
