@@ -209,6 +209,15 @@ export class CacheWarmer extends Context.Tag("effect-prompt-cache/CacheWarmer")<
  * What `Effect.forEach` with unbounded concurrency does, with less bookkeeping: about 15 µs for three
  * effects against 40 µs (docs/benchmarks.md, Node 20), and a fan-out runs it every turn.
  */
+/**
+ * The shared request cut at its tools-and-system breakpoint, as a warm call sends it (one `.` user
+ * message): the prefix every conversation over the same prompt shares.
+ */
+const systemOnly = (shared: Planned, system: PlannedBreakpoint): Planned => ({
+  request: { ...shared.request, max_tokens: 0, messages: [{ role: "user", content: "." }] },
+  breakpoints: shared.breakpoints.filter((b) => b.index <= system.index)
+})
+
 const concurrently = <A>(effects: ReadonlyArray<Effect.Effect<A>>): Effect.Effect<Array<A>> =>
   effects.length === 1
     ? Effect.map(effects[0]!, (a) => [a])
@@ -482,16 +491,35 @@ export const make = (config: WarmerConfig = {}) =>
       (shared) => Effect.map(Effect.either(warmCall(shared, cacheable(shared))), Either.isRight)
     )
 
-    /** keep-alive watches a shared prefix from when the requests have written or read it */
-    const trackTraffic = (shared: Planned): Effect.Effect<void> => {
+    /**
+     * Keep-alive watches a shared prefix from when the requests have written or read it: the
+     * conversation's (its last breakpoint), and the tools-and-system prefix every conversation over the
+     * same prompt shares — counted only for the calls that read that entry itself and no further (a
+     * new conversation over a prompt someone else wrote), so a conversation reading its own longer
+     * prefix does not keep it alive, and users who arrive minutes apart do.
+     */
+    const trackTraffic = (
+      shared: Planned,
+      responses: ReadonlyArray<Either.Either<Response, ProviderError>>
+    ): Effect.Effect<void> => {
       if (keepAlive === undefined) return Effect.void
       const bps = cacheable(shared)
       const last = bps[bps.length - 1]
       if (last === undefined) return Effect.void
       // a refresh costs a read; the miss it prevents, a write at the entry's TTL
       const m = pricing.multipliers(shared.request.model)
-      const breakEven = m.read / (writeMultiplier(m, last.ttl) - m.read)
-      return keepAlive.track(last.fingerprint, ttlMillis(last.ttl), breakEven, shared)
+      const breakEvenAt = (ttl: PlannedBreakpoint["ttl"]) => m.read / (writeMultiplier(m, ttl) - m.read)
+      const conversation = keepAlive.track(last.fingerprint, ttlMillis(last.ttl), breakEvenAt(last.ttl), shared)
+      const system = bps.find((b) => b.role === "system")
+      if (system === undefined || system === last) return conversation
+      const used = responses.some((r) =>
+        Either.isRight(r) && r.right.usage.cacheRead > 0 && r.right.usage.cacheRead <= system.cumulativeTokens
+      )
+      if (!used) return conversation
+      return Effect.zipRight(
+        conversation,
+        keepAlive.track(system.fingerprint, ttlMillis(system.ttl), breakEvenAt(system.ttl), systemOnly(shared, system))
+      )
     }
 
     const fanOut = (input: FanOut): Effect.Effect<FanOutResult> => {
@@ -511,7 +539,7 @@ export const make = (config: WarmerConfig = {}) =>
         withWarmSpan(shared),
         Effect.flatMap((warm) =>
           Effect.map(
-            Effect.zipLeft(requests, Effect.suspend(() => trackTraffic(shared))),
+            Effect.tap(requests, (responses) => trackTraffic(shared, responses)),
             (responses): FanOutResult => ({ responses, warm })
           )
         )

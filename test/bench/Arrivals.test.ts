@@ -11,7 +11,8 @@ import { multiUserDay, serviceDay } from "../../src/bench/BuiltinWorkloads.js"
 import * as Replicas from "../../src/bench/Replicas.js"
 import * as Runner from "../../src/bench/Runner.js"
 import * as Scale from "../../src/bench/Scale.js"
-import type * as Workload from "../../src/bench/Workload.js"
+import * as Workload from "../../src/bench/Workload.js"
+import * as Option from "effect/Option"
 import * as SimulatedProvider from "../../src/simulator/SimulatedProvider.js"
 import * as VirtualTime from "../../src/simulator/VirtualTime.js"
 
@@ -58,10 +59,20 @@ const runLogged = (workload: Workload.Workload, options: Partial<Runner.RunOptio
   VirtualTime.run(Effect.scoped(Effect.gen(function*() {
     const context = yield* Layer.build(SimulatedProvider.layer())
     const lm = Context.get(context, LanguageModel)
-    const calls: Array<{ readonly session: number; readonly at: number }> = []
+    const calls: Array<{ readonly session: number; readonly at: number; readonly maxTokens: number; readonly promptAlone: boolean }> = []
+    // a call that carries no user's text (a refresh of the shared prompt alone) is session -1
+    const sessionOf = (request: MessagesRequest) => Number(/Customer (\d+):/.exec(JSON.stringify(request.messages))?.[1] ?? -1)
     const log = (request: MessagesRequest) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        Effect.sync(() => calls.push({ session: Number(/Customer (\d+):/.exec(JSON.stringify(request.messages))![1]), at })))
+        Effect.sync(() =>
+          calls.push({
+            session: sessionOf(request),
+            at,
+            maxTokens: request.max_tokens,
+            // the shared prompt alone, as keep-alive refreshes it: one "." message after tools and system
+            promptAlone: request.messages.length === 1 && request.messages[0]!.content === "."
+          })
+        ))
     // every way a call goes out (the warmer streams the requests that lead)
     const logged = Layer.succeed(LanguageModel, {
       ...lm,
@@ -128,13 +139,29 @@ describe("sessions over time", () => {
 })
 
 describe("keep-alive over users who come and go", () => {
-  it.effect("a user's prefixes are let go when the conversation moves on and when it ends: no refresh for anyone gone", () =>
+  it.effect("it refreshes the prompt the users share, never a user's own prefix once the user has moved on or left", () =>
     Effect.gen(function*() {
-      // users every ~100 s, two turns 40 s apart, then gone: nothing of a user's own is read again
-      const kept = (yield* runLogged(day(30, 0.01), { keepAlive: true })).report
-      const plain = (yield* runLogged(day(30, 0.01))).report
-      expect(kept.calls.warm.count).toBe(0)
-      expect(kept.totalCostUsd).toBe(plain.totalCostUsd)
+      // a user every ~5 minutes, two turns 40 s apart, then gone
+      const kept = yield* runLogged(day(30, 0.003), { keepAlive: true })
+      const plain = yield* runLogged(day(30, 0.003))
+      const refreshes = kept.calls.filter((c) => c.maxTokens === 0)
+      expect(refreshes.length).toBe(kept.report.calls.warm.count)
+      expect(refreshes.length).toBeGreaterThan(0)
+      // every refresh is of the shared prompt alone: none carries a user's conversation
+      expect(refreshes.every((c) => c.promptAlone && c.session === -1)).toBe(true)
+      // and it pays: the next user reads the prompt instead of writing it again
+      expect(kept.report.totalCostUsd!).toBeLessThan(plain.report.totalCostUsd!)
+      expect(plain.report.missReasons.request.ttl_expired ?? 0).toBeGreaterThan(kept.report.missReasons.request.ttl_expired ?? 0)
+    }))
+
+  it.effect("a single conversation reading its own longer prefix does not keep the shared prompt alive", () =>
+    Effect.gen(function*() {
+      // idle-gap: one conversation, 7-minute gaps; keep-alive refreshes its prefix, never the prompt alone
+      const { calls, report } = yield* runLogged(Option.getOrThrow(Workload.builtin("idle-gap")), { keepAlive: true })
+      const refreshes = calls.filter((c) => c.maxTokens === 0)
+      expect(refreshes.length).toBe(report.calls.warm.count)
+      expect(refreshes.length).toBeGreaterThan(0)
+      expect(refreshes.some((c) => c.promptAlone)).toBe(false)
     }))
 })
 
