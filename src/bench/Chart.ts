@@ -114,15 +114,23 @@ export const spec = (title: string, workloads: ReadonlyArray<ChartWorkload>) => 
     data: { values: data },
     vconcat: workloads.map(({ workload }) => row(workload)),
     resolve: { scale: { color: "shared", strokeDash: "shared" } },
-    config: {
-      font: "sans-serif",
-      view: { stroke: "#ddd" },
-      background: "white",
-      padding: 12,
-      legend: { orient: "bottom", columns: 3, labelLimit: 320, symbolType: "stroke", symbolStrokeWidth: 2.5, symbolSize: 400 }
-    }
+    config: { ...style, legend: { ...style.legend, columns: 3, labelLimit: 320 } }
   }
 }
+
+/**
+ * The charts' look: white, sans-serif, legends below with line symbols.
+ *
+ * @since 0.4.0
+ * @category specs
+ */
+export const style = {
+  font: "sans-serif",
+  view: { stroke: "#ddd" },
+  background: "white",
+  padding: 12,
+  legend: { orient: "bottom", symbolType: "stroke", symbolStrokeWidth: 2.5, symbolSize: 400 }
+} as const
 
 /**
  * The chart as an SVG document.

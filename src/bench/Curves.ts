@@ -67,13 +67,7 @@ export const spec = (input: {
     title: { text: "scale, simulated: replicas and arrival rates", anchor: "start", fontSize: 15 },
     hconcat: panels,
     resolve: { scale: { color: "independent", strokeDash: "independent" } },
-    config: {
-      font: "sans-serif",
-      view: { stroke: "#ddd" },
-      background: "white",
-      padding: 12,
-      legend: { orient: "bottom", symbolType: "stroke", symbolStrokeWidth: 2.5, symbolSize: 400 }
-    }
+    config: Chart.style
   }
 }
 

@@ -35,6 +35,8 @@ describe("flags", () => {
     { args: ["run", "--metrics-port", "99999"], says: "--metrics-port must be an integer from 0 to 65,535" },
     { args: ["serve", "--port", "-5"], says: "--port must be an integer from 0 to 65,535" },
     { args: ["bench", "--replicas", "-3"], says: "--replicas must be an integer from 1 to 64" },
+    { args: ["bench", "--replicas", "2", "--registry-latency-ms", "-1"], says: "--registry-latency-ms must be a number from 0 to 10000" },
+    { args: ["bench", "--curves", "/tmp/epc-curves.svg"], says: "--curves draws the scale study: give it --scale, --replicas N, or both" },
     { args: ["soak", "--requests", "-1"], says: "--requests must be an integer from 1 to 1,000,000" },
     { args: ["run", "--warming", "off", "--keep-alive"], says: "--keep-alive works with --warming auto only" },
     { args: ["run", "--time-scale", "0"], says: "--time-scale must be a number above 0, at most 1000" },
