@@ -268,7 +268,8 @@ export const make = (options: PipelineOptions = {}) =>
       Effect.clockWith((clock) => {
         const start = clock.unsafeCurrentTimeMillis()
         const session = sessionOf(input.sessionId)
-        const supersededPrefixes: Array<string> = []
+        /** the conversation's previous prefix, when this turn's supersedes it */
+        let superseded: string | undefined
         const cold = session.lastSharedFingerprint === undefined
           ? Effect.succeed(true)
           : Effect.map(WarmRegistry.isWarm(registry, warmer.warmKey(session.lastSharedFingerprint), 0), (warm) => !warm)
@@ -333,8 +334,7 @@ export const make = (options: PipelineOptions = {}) =>
                 session.previousSharedPositions = sharedPositions
                 observeReads(session, pruned.cold || pruned.decision._tag === "Applied", positions(conversation), minTokens, result)
                 // the conversation has moved on: its previous prefix is read only inside the new one
-                const superseded = session.lastSharedFingerprint
-                if (superseded !== undefined && superseded !== sharedPlan.shared?.fingerprint) supersededPrefixes.push(superseded)
+                if (session.lastSharedFingerprint !== sharedPlan.shared?.fingerprint) superseded = session.lastSharedFingerprint
                 session.lastSharedFingerprint = sharedPlan.shared?.fingerprint
                 const answered = result.responses.find(Either.isRight)
                 if (answered !== undefined) session.lastResponseId = answered.right.id
@@ -355,11 +355,9 @@ export const make = (options: PipelineOptions = {}) =>
                 }
               }
             ).pipe(
+              // keep-alive lets the superseded prefix go
+              Effect.tap(() => (superseded === undefined ? Effect.void : warmer.release(superseded))),
               // the turn's cost and the session's so far, on the turn's span
-              Effect.tap(() => {
-                const gone = supersededPrefixes.splice(0)
-                return gone.length === 0 ? Effect.void : Effect.forEach(gone, warmer.release, { discard: true })
-              }),
               Effect.tap((result) =>
                 annotate(() => ({
                   ...(result.cost.usd !== null ? { [PromptCache.costUsd]: result.cost.usd } : {}),

@@ -315,7 +315,6 @@ export const runWorkload = (
     })
     const indices = options.sessionIndices ?? Array.from({ length: sessions }, (_, s) => s)
     const sessionConcurrency = options.sessionConcurrency ?? defaultSessionConcurrency
-    // each session starts at its arrival (all at the start without arrivals), or as soon as a slot is free
     const starts = workload.arrivals === undefined ? undefined : Arrivals.times(workload.arrivals, sessions)
     let delayedStarts = 0
     // one loop starts the sessions, each at its arrival (all at once without arrivals) and only when

@@ -30,19 +30,21 @@ export interface Row {
   readonly costPerHourUsd: number | null
 }
 
-/** the process's resident set, sampled every 20 ms of wall time while `effect` runs (the virtual
- * clock's driver yields to the event loop every ~50 ms, so the sampler runs during a simulation) */
+/**
+ * The process's peak resident set while `effect` runs, sampled every 20 ms of wall time (the virtual
+ * clock's driver hands the event loop back every ~50 ms, so the sampler runs during a simulation).
+ */
 const peakRss = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, number], E, R> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
-      const state = { peak: process.memoryUsage.rss(), timer: undefined as ReturnType<typeof setInterval> | undefined }
-      state.timer = setInterval(() => {
-        state.peak = Math.max(state.peak, process.memoryUsage.rss())
+      const sampled = { peak: process.memoryUsage.rss() }
+      const timer = setInterval(() => {
+        sampled.peak = Math.max(sampled.peak, process.memoryUsage.rss())
       }, 20)
-      return state
+      return { sampled, timer }
     }),
-    (state) => Effect.map(effect, (a) => [a, Math.max(state.peak, process.memoryUsage.rss())] as const),
-    (state) => Effect.sync(() => clearInterval(state.timer))
+    ({ sampled }) => Effect.map(effect, (a) => [a, Math.max(sampled.peak, process.memoryUsage.rss())] as const),
+    ({ timer }) => Effect.sync(() => clearInterval(timer))
   )
 
 /**

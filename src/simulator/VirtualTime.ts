@@ -148,7 +148,7 @@ export const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E
 /**
  * The driver `run` replaced, on Effect's `TestClock`: kept to check that the two agree.
  *
- * @since 0.3.0
+ * @since 0.4.0
  * @category running
  */
 export const runWithTestClock = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
