@@ -63,6 +63,11 @@ export interface RunOptions {
    * slots free up — with arrivals, late, and counted in the report
    */
   readonly sessionConcurrency?: number | undefined
+  /**
+   * compute the oracle lower bound (default true); it remembers every distinct prompt block of the
+   * run, so a run of a hundred thousand users that does not report it leaves it out
+   */
+  readonly oracle?: boolean | undefined
 }
 
 /**
@@ -183,7 +188,7 @@ export const runWorkload = (
     const metrics = yield* CacheMetrics.CacheMetrics
     const pricing = yield* Pricing.Pricing
     const price = pricing.lookup(workload.model)
-    const oracle = Option.map(price, (p) => new Oracle(p))
+    const oracle = options.oracle === false ? Option.none() : Option.map(price, (p) => new Oracle(p))
     const sessions = workload.sessions ?? 1
     const turnCosts = workload.turns.map(() => 0)
     /** each ended session's cost, and with no caching (null when unknown) */

@@ -145,4 +145,30 @@ describe("Runner", () => {
     // 100 system tokens: 1.25 + 0.1; 13 message tokens: 1.25 + 0.1 → (113 × 1.35) µ$
     expect(oracle.costUsd()).toBeCloseTo((113 * 1.35) / 1e6, 12)
   })
+
+  it("the oracle: a block used once is plain input; a 1h block is written at the 1h price", () => {
+    const oracle = new Oracle({ input: 1, output: 0, minCacheableTokens: 1 })
+    const system = [{ type: "text" as const, text: "x".repeat(400), cache_control: { type: "ephemeral" as const, ttl: "1h" as const } }]
+    const once = { model: "m", max_tokens: 1, system, messages: [{ role: "user" as const, content: "a".repeat(40) }] }
+    const again = { ...once, messages: [{ role: "user" as const, content: "b".repeat(40) }] }
+    oracle.add(once, 0)
+    oracle.add(again, 0)
+    // the 100 system tokens twice: a 1h write (2×) and a read; each 13-token message once: plain
+    expect(oracle.costUsd()).toBeCloseTo((100 * 2.1 + 2 * 13) / 1e6, 12)
+  })
+
+  it.effect("oracle: false leaves the bound out (null), and nothing else changes", () =>
+    Effect.gen(function*() {
+      const run = (oracle?: boolean) =>
+        VirtualTime.run(Runner.run(
+          Option.getOrThrow(Workload.builtin("single-chat")),
+          { warming: "auto", pruning: true, provider: "simulated", simulatedTime: true, oracle },
+          SimulatedProvider.layer()
+        ))
+      const with_ = (yield* run()).report
+      const without = (yield* run(false)).report
+      expect(with_.oracleCostUsd).toBeGreaterThan(0)
+      expect(without.oracleCostUsd).toBeNull()
+      expect({ ...without, oracleCostUsd: with_.oracleCostUsd }).toEqual(with_)
+    }))
 })
