@@ -16,14 +16,7 @@ import type { MessagesRequest } from "../Prompt.js"
  * @category models
  */
 export class Oracle {
-  // one row per distinct block, in columns: a long run (100,000 sessions) sees millions of blocks,
-  // and a row of plain objects keyed by 64-character strings would cost ~200 bytes each
-  private readonly rows = new Map<number, number>()
-  private tokens = new Float64Array(1024)
-  private uses = new Uint32Array(1024)
-  /** bit 0: cacheable; bit 1: its TTL is 1h */
-  private flags = new Uint8Array(1024)
-  private size = 0
+  private readonly blocks = new Map<string, { tokens: number; uses: number; cacheable: boolean; ttl: "5m" | "1h" }>()
   private outputTokens = 0
 
   constructor(readonly price: Pricing.ModelPrice) {}
@@ -37,20 +30,18 @@ export class Oracle {
     let b = 0
     for (const p of all) {
       while (b < bps.length && bps[b]!.position.index < p.index) b++
-      // 52 bits of the fingerprint (a hash): a collision among millions of blocks is ~1e-4 likely,
-      // and would only merge two blocks' counts
-      const key = Number.parseInt(p.fingerprint.slice(0, 13), 16)
-      const row = this.rows.get(key)
-      if (row === undefined) {
-        this.grow()
-        const r = this.size++
-        this.rows.set(key, r)
-        this.tokens[r] = p.tokens
-        this.uses[r] = 1
-        this.flags[r] = (cacheable ? 1 : 0) | ((bps[b]?.ttl ?? "5m") === "1h" ? 2 : 0)
+      const ttl = bps[b]?.ttl ?? "5m"
+      const entry = this.blocks.get(p.fingerprint)
+      if (entry === undefined) {
+        this.blocks.set(p.fingerprint, {
+          tokens: p.tokens,
+          uses: 1,
+          cacheable,
+          ttl
+        })
       } else {
-        this.uses[row]!++
-        if (cacheable) this.flags[row]! |= 1
+        entry.uses++
+        entry.cacheable ||= cacheable
       }
     }
     this.outputTokens += outputTokens
@@ -59,30 +50,13 @@ export class Oracle {
   costUsd(): number {
     const m = Pricing.multipliersOf(this.price)
     let units = 0
-    for (let r = 0; r < this.size; r++) {
-      const tokens = this.tokens[r]!
-      const uses = this.uses[r]!
-      const flags = this.flags[r]!
-      if (uses >= 2 && (flags & 1) === 1) {
-        units += tokens * (Pricing.writeMultiplier(m, (flags & 2) === 2 ? "1h" : "5m") + (uses - 1) * m.read)
+    for (const e of this.blocks.values()) {
+      if (e.uses >= 2 && e.cacheable) {
+        units += e.tokens * (Pricing.writeMultiplier(m, e.ttl) + (e.uses - 1) * m.read)
       } else {
-        units += tokens * uses * Pricing.Multipliers.input
+        units += e.tokens * e.uses * Pricing.Multipliers.input
       }
     }
     return Pricing.microsToUsd(units * this.price.input + this.outputTokens * this.price.output)
-  }
-
-  private grow(): void {
-    if (this.size < this.tokens.length) return
-    const n = this.tokens.length * 2
-    const tokens = new Float64Array(n)
-    tokens.set(this.tokens)
-    const uses = new Uint32Array(n)
-    uses.set(this.uses)
-    const flags = new Uint8Array(n)
-    flags.set(this.flags)
-    this.tokens = tokens
-    this.uses = uses
-    this.flags = flags
   }
 }

@@ -11,6 +11,7 @@ import v8 from "node:v8"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as VirtualTime from "../simulator/VirtualTime.js"
 import { multiUserDay } from "./BuiltinWorkloads.js"
+import type { Report } from "./Report.js"
 import * as Runner from "./Runner.js"
 
 /**
@@ -47,6 +48,12 @@ const peakRss = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonl
     ({ timer }) => Effect.sync(() => clearInterval(timer))
   )
 
+/** the run's share of prompt tokens (requests and warm calls) read from the cache, from its hours */
+const hitRateOf = (report: Report): number => {
+  const prompt = report.perHour.reduce((n, h) => n + h.promptTokens, 0)
+  return prompt === 0 ? 0 : report.perHour.reduce((n, h) => n + h.cacheReadTokens, 0) / prompt
+}
+
 /**
  * @since 0.4.0
  * @category constants
@@ -82,8 +89,8 @@ export const run = (sizes: ReadonlyArray<number> = defaultSizes): Effect.Effect<
       const [{ report }, rss] = yield* peakRss(VirtualTime.run(
         Runner.run(
           workload,
-          // the study reports no oracle bound: its table of every distinct block would be a third of
-          // the live heap at 100,000 users
+          // the study reports no oracle bound: its table of every distinct block would be a third or
+          // more of the live heap at 100,000 users
           { warming: "auto", pruning: true, provider: "simulated", simulatedTime: true, oracle: false },
           // the call log would grow with the requests: keep its tail only
           SimulatedProvider.layer({ callLogLimit: 1_000 })
@@ -92,8 +99,6 @@ export const run = (sizes: ReadonlyArray<number> = defaultSizes): Effect.Effect<
       const wallMs = performance.now() - started
       const requests = report.calls.request.count
       const hours = report.details.elapsedMs / 3_600_000
-      const prompt = report.perHour.reduce((n, h) => n + h.promptTokens, 0)
-      const read = report.perHour.reduce((n, h) => n + h.cacheReadTokens, 0)
       return {
         sessions,
         requests,
@@ -101,7 +106,7 @@ export const run = (sizes: ReadonlyArray<number> = defaultSizes): Effect.Effect<
         msPerRequest: wallMs / Math.max(1, requests),
         peakRssMb: Math.round(rss / 1e6),
         simulatedHours: hours,
-        hitRateTokens: prompt === 0 ? 0 : read / prompt,
+        hitRateTokens: hitRateOf(report),
         costUsd: report.totalCostUsd,
         costPerHourUsd: report.totalCostUsd === null || hours === 0 ? null : report.totalCostUsd / hours
       } satisfies Row
@@ -177,14 +182,12 @@ export const arrivalSweep = (
             SimulatedProvider.layer({ callLogLimit: 1_000 })
           )
         )
-        const prompt = report.perHour.reduce((n, h) => n + h.promptTokens, 0)
-        const read = report.perHour.reduce((n, h) => n + h.cacheReadTokens, 0)
         return {
           perSecond,
           strategy,
           sessions,
           costPerThousandUsd: report.totalCostUsd === null ? null : (report.totalCostUsd / sessions) * 1_000,
-          hitRateTokens: prompt === 0 ? 0 : read / prompt
+          hitRateTokens: hitRateOf(report)
         } satisfies RatePoint
       })
     )).pipe(Effect.map((rows) => rows.flat()))

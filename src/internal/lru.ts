@@ -39,11 +39,10 @@ export class LruMap<K, V> {
     this.map.delete(key)
     this.map.set(key, value)
     while (this.map.size > this.max) {
-      const first = this.map.keys().next()
-      if (first.done === true) break
-      const value = this.map.get(first.value)!
-      this.map.delete(first.value)
-      this.onEvict?.(first.value, value)
+      const oldest = this.oldest()
+      if (oldest === undefined) break
+      this.map.delete(oldest[0])
+      this.onEvict?.(oldest[0], oldest[1])
     }
   }
 
