@@ -141,7 +141,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<WarmRegis
         Effect.sync(() => entries.set(fingerprint, Math.max(until, entries.peek(fingerprint) ?? 0))),
       markCold: (fingerprint) => Effect.sync(() => void entries.delete(fingerprint)),
       size: Effect.map(Clock.currentTimeMillis, (now) => {
-        for (const [key, until] of [...entries.entries()]) if (until <= now) entries.delete(key)
+        for (const [key, until] of entries.entries()) if (until <= now) entries.delete(key)
         return entries.size
       })
     }
