@@ -11,6 +11,7 @@ import type { CacheMetricsService } from "../CacheMetrics.js"
 import type { LanguageModelService } from "../LanguageModel.js"
 import { streamedResponse } from "../LanguageModel.js"
 import * as MissDiagnosis from "../MissDiagnosis.js"
+import { positions, samePrompt } from "../Prefix.js"
 import type { MessagesRequest } from "../Prompt.js"
 import type { PricingService } from "../Pricing.js"
 import { costMicros, microsToUsd } from "../Pricing.js"
@@ -22,6 +23,13 @@ import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, us
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
 import { LruMap } from "./lru.js"
+
+/** the request with `stream: true`: the same prompt, its positions (computed for the ledger) reused */
+const streamedCopy = (request: MessagesRequest): MessagesRequest => {
+  const streamed = { ...request, stream: true }
+  samePrompt(streamed, positions(request))
+  return streamed
+}
 
 /** @internal */
 export interface SenderOptions {
@@ -118,7 +126,7 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
       observedAtBegun = false
       ticket = ledger.send(MissDiagnosis.sentOf(request, minTokensOf(request.model), sentAt, conversation))
       if (!options.stream) return lm.create(request)
-      return streamedResponse(lm, { ...request, stream: true }, (usage) =>
+      return streamedResponse(lm, streamedCopy(request), (usage) =>
         Effect.suspend(() => {
           begunAt = clock.unsafeCurrentTimeMillis()
           if (ticket !== undefined) ledger.begun(ticket)

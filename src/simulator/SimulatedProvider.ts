@@ -381,7 +381,9 @@ export const make = (config: SimulatorConfig = {}) =>
           misses: []
         }
         log.push(record)
-        if (log.length > callLogLimit) log.splice(0, log.length - callLogLimit)
+        // trimmed in batches (a splice per call moved the whole log each time: a 1,000-call log cost
+        // ~3% of a 20,000-request simulation); `calls` shows the last `callLogLimit`
+        if (log.length >= 2 * callLogLimit) log.splice(0, log.length - callLogLimit)
         const observed = <A>(effect: Effect.Effect<A, ProviderError>) =>
           effect.pipe(
             Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),
@@ -473,7 +475,7 @@ export const make = (config: SimulatorConfig = {}) =>
     }
     const model = modelIn("")
     const inspect: SimulatorService = {
-      calls: Effect.sync(() => log.slice()),
+      calls: Effect.sync(() => log.slice(Math.max(0, log.length - callLogLimit))),
       cacheSize: Effect.sync(() => store.entries.size),
       flushCache: Effect.sync(() => store.entries.clear()),
       countTokens: (request) => totalTokens(positions(request)),

@@ -220,6 +220,18 @@ describe("SimulatedProvider", () => {
       expect(calls).toHaveLength(0)
     }).pipe(Effect.provide(simulated())))
 
+  it.effect("a bounded call log keeps the most recent calls", () =>
+    Effect.gen(function*() {
+      const lm = yield* LanguageModel
+      const sim = yield* Sim.Simulator
+      const sent: Array<string> = []
+      for (let i = 0; i < 7; i++) {
+        sent.push((yield* runClocked(lm.create(sharedPrefixRequest(10, `q ${i}`)))).id)
+        const calls = yield* sim.calls
+        expect(calls.map((c) => c.id)).toEqual(sent.slice(-3))
+      }
+    }).pipe(Effect.provide(simulated({ callLogLimit: 3 }))))
+
   it.effect("an unknown model is a NotFound error", () =>
     Effect.gen(function*() {
       const lm = yield* LanguageModel
