@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { ObjectMemo } from "./internal/objectMemo.js"
 
 const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -297,7 +298,7 @@ export const contentBlocks = (message: Message): ReadonlyArray<ContentBlock> => 
   return blocks
 }
 
-const stringBlocks = new WeakMap<Message, ReadonlyArray<ContentBlock>>()
+const stringBlocks = new ObjectMemo<ReadonlyArray<ContentBlock>>("stringBlocks")
 const stringSystems = new Map<string, ReadonlyArray<TextBlock>>()
 
 /**

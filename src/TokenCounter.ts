@@ -17,6 +17,7 @@ import { canonicalJson, canonicalJsonOf } from "./internal/canonical.js"
 import type { ContentBlock, MessagesRequest, Tool } from "./Prompt.js"
 import { contentBlocks, systemBlocks } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
+import { ObjectMemo } from "./internal/objectMemo.js"
 
 /**
  * Tokens added per message for its role markers.
@@ -49,15 +50,22 @@ export const estimateText = (text: string): number => Math.ceil(text.length / 4)
 export const estimateBlock = (block: ContentBlock): number => {
   let n = estimates.get(block)
   if (n === undefined) {
-    n = estimateUncached(block)
+    n = estimateBlockUnmemoized(block)
     estimates.set(block, n)
   }
   return n
 }
 
-const estimates = new WeakMap<object, number>()
+const estimates = new ObjectMemo<number>("estimate")
 
-const estimateUncached = (block: ContentBlock): number => {
+/**
+ * {@link estimateBlock} without its per-block memo, for a caller that keeps its own (the prefix's
+ * positions memoize a block's digest and estimate together).
+ *
+ * @since 0.4.0
+ * @category estimator
+ */
+export const estimateBlockUnmemoized = (block: ContentBlock): number => {
   switch (block.type) {
     case "text":
       return estimateText((block as { text: string }).text)

@@ -18,6 +18,7 @@ import * as Pricing from "../Pricing.js"
 import type { MessagesRequest } from "../Prompt.js"
 import { violations } from "../PromptValidation.js"
 import { Workload, WorkloadError } from "./WorkloadSchema.js"
+import { ObjectMemo } from "../internal/objectMemo.js"
 
 export * from "./WorkloadSchema.js"
 
@@ -58,7 +59,7 @@ export const decode = (source: string, json: unknown): Effect.Effect<Workload, W
 const PLACEHOLDER = "{session}"
 
 /** whether a value holds `{session}` anywhere (a key or a string), remembered per object */
-const placeholders = new WeakMap<object, boolean>()
+const placeholders = new ObjectMemo<boolean>("placeholders")
 const holdsPlaceholder = (value: unknown): boolean => {
   if (typeof value === "string") return value.includes(PLACEHOLDER)
   if (typeof value !== "object" || value === null) return false

@@ -1,3 +1,5 @@
+import { ObjectMemo } from "./objectMemo.js"
+
 /**
  * Canonical JSON: object keys sorted, `undefined`/`null` members and `cache_control` dropped, at every
  * depth. Equal prompts give equal strings whatever their key order or breakpoints.
@@ -42,7 +44,7 @@ const write = (value: unknown, out: Array<string>): void => {
  * primitives are computed each time.
  */
 export const memoizedPerObject = (f: (value: unknown) => string): (value: unknown) => string => {
-  const memo = new WeakMap<object, string>()
+  const memo = new ObjectMemo<string>("canonical")
   return (value) => {
     if (typeof value !== "object" || value === null) return f(value)
     let s = memo.get(value)

@@ -7,6 +7,7 @@ import type { ContentBlock, Message, ToolResultBlock, ToolUseBlock } from "../Pr
 import { contentBlocks } from "../Prompt.js"
 import { estimateBlock } from "../TokenCounter.js"
 import { canonicalJson, canonicalJsonOf, memoizedPerObject } from "./canonical.js"
+import { ObjectMemo } from "./objectMemo.js"
 
 export type RuleName = "deduplication" | "superseded_writes" | "error_purging" | "superseded_results" | "age"
 
@@ -249,7 +250,7 @@ const replaceStrings = (input: unknown, placeholder: string): unknown => {
  * message) gives the very same object each time, so the prefix positions, digests and token estimates
  * memoized per object stay valid from one turn to the next.
  */
-const editedBlocks = new WeakMap<object, Record<Target, Map<string, ContentBlock>>>()
+const editedBlocks = new ObjectMemo<Record<Target, Map<string, ContentBlock>>>("editedBlocks")
 
 const edited = (before: ContentBlock, target: Target, placeholder: string, make: () => object): ContentBlock => {
   let byEdit = editedBlocks.get(before)
@@ -266,7 +267,7 @@ const edited = (before: ContentBlock, target: Target, placeholder: string, make:
   return after
 }
 
-const editedMessages = new WeakMap<Message, { readonly content: ReadonlyArray<ContentBlock>; readonly message: Message }>()
+const editedMessages = new ObjectMemo<{ readonly content: ReadonlyArray<ContentBlock>; readonly message: Message }>("editedMessages")
 
 const editedMessage = (message: Message, content: ReadonlyArray<ContentBlock>): Message => {
   const memo = editedMessages.get(message)
