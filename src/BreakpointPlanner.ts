@@ -186,12 +186,19 @@ export const toPlanned = (request: MessagesRequest | Planned): Planned =>
 export const isPlanned = (u: MessagesRequest | Planned): u is Planned => !("messages" in u) && "breakpoints" in u
 
 /** a marked copy of a block shares the original's fingerprint memo (cache_control is not hashed) */
-const copy = <A extends object>(original: object, marked: A): A => {
-  sameBlock(marked, original)
+const cc = (ttl: CacheTtl) => (ttl === "1h" ? { type: "ephemeral" as const, ttl: "1h" as const } : { type: "ephemeral" as const })
+
+/**
+ * The block with `cache_control` for `ttl`, sharing the original's memo (fingerprints ignore
+ * `cache_control`). Written `{ cache_control, ...block }` when the block has none: V8 (Node 20) takes
+ * ~1 µs per property added after a spread (`{ ...block, cache_control }`), and this runs for every
+ * breakpoint of every request; the order of keys is not part of the prompt.
+ */
+const withCacheControl = <A extends object>(block: A, ttl: CacheTtl): A => {
+  const marked = "cache_control" in block ? { ...block, cache_control: cc(ttl) } : { cache_control: cc(ttl), ...block }
+  sameBlock(marked, block)
   return marked
 }
-
-const cc = (ttl: CacheTtl) => (ttl === "1h" ? { type: "ephemeral" as const, ttl: "1h" as const } : { type: "ephemeral" as const })
 
 /**
  * Returns the request with `cache_control` set on the given positions.
@@ -221,11 +228,11 @@ export const mark = (
   }
   const tools = toolMarks.size === 0 ? request.tools : request.tools?.map((tool, i): Tool => {
     const ttl = toolMarks.get(i)
-    return ttl === undefined ? tool : copy(tool, { ...tool, cache_control: cc(ttl) })
+    return ttl === undefined ? tool : withCacheControl(tool, ttl)
   })
   const system = systemMarks.size === 0 ? request.system : systemBlocks(request.system).map((block, i): TextBlock => {
     const ttl = systemMarks.get(i)
-    return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) })
+    return ttl === undefined ? block : withCacheControl(block, ttl)
   })
   let messages = request.messages
   if (messageMarks.size > 0) {
@@ -237,16 +244,15 @@ export const mark = (
         ...message,
         content: contentBlocks(message).map((block, b): ContentBlock => {
           const ttl = inner.get(b)
-          return ttl === undefined ? block : copy(block, { ...block, cache_control: cc(ttl) } as ContentBlock)
+          return ttl === undefined ? block : withCacheControl(block, ttl)
         })
       }
     }
     messages = copied
   }
-  return {
-    ...request,
-    ...(tools !== undefined ? { tools } : {}),
-    ...(system !== undefined ? { system } : {}),
-    messages
-  }
+  // the request's own keys replaced, none added (see withCacheControl)
+  const out = { ...request, messages }
+  if (tools !== request.tools && tools !== undefined) out.tools = tools
+  if (system !== request.system && system !== undefined) out.system = system
+  return out
 }

@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -384,11 +385,17 @@ export const make = (config: SimulatorConfig = {}) =>
         // trimmed in batches (a splice per call moved the whole log each time: a 1,000-call log cost
         // ~3% of a 20,000-request simulation); `calls` shows the last `callLogLimit`
         if (log.length >= 2 * callLogLimit) log.splice(0, log.length - callLogLimit)
-        const observed = <A>(effect: Effect.Effect<A, ProviderError>) =>
-          effect.pipe(
-            Effect.tapError((e) => Effect.sync(() => (record.outcome = e._tag))),
-            Effect.onInterrupt(() => Effect.sync(() => (record.outcome = "interrupted")))
-          )
+        // the call's outcome on the record when a phase fails or is interrupted, and whatever
+        // `always` does (one finalizer per phase: they run on every simulated call)
+        const observed = <A>(effect: Effect.Effect<A, ProviderError>, always?: () => void) =>
+          Effect.onExit(effect, (exit) =>
+            Effect.sync(() => {
+              always?.()
+              if (exit._tag === "Success") return
+              const failure = Cause.failureOption(exit.cause)
+              if (Option.isSome(failure)) record.outcome = failure.value._tag
+              else if (Cause.isInterrupted(exit.cause)) record.outcome = "interrupted"
+            }))
         const fault = drawFault()
         const cachePlan = planFor(request, caching, all, bps, startedAt, price.value.minCacheableTokens, namespace)
         const diagnosis = caching === "anthropic" ? apiDiagnosis(request, all, id) : undefined
@@ -411,7 +418,7 @@ export const make = (config: SimulatorConfig = {}) =>
           underWay.done()
           if (!commitOnArrival) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
-        })).pipe(Effect.ensuring(Effect.sync(() => underWay.done())))
+        }), () => underWay.done())
         const begun: Begun = {
           _tag: "Begun",
           id,
