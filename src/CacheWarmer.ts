@@ -136,6 +136,11 @@ export interface FanOut {
   readonly requests: ReadonlyArray<MessagesRequest | Planned>
   /** requests in flight at once (default unbounded) */
   readonly concurrency?: number | "unbounded" | undefined
+  /**
+   * the conversation the calls are of, for the miss diagnosis (it compares each call with the
+   * conversation's previous one); default: the fiber's `MissDiagnosis.currentConversation`
+   */
+  readonly conversation?: string | undefined
 }
 
 /**
@@ -331,12 +336,13 @@ export const make = (config: WarmerConfig = {}) =>
 
     const gatedRequest = (
       input: MessagesRequest | Planned,
-      onGate?: (outcome: GateOutcome) => void
+      onGate?: (outcome: GateOutcome) => void,
+      conversation?: string
     ): Effect.Effect<Response, ProviderError> => {
       const planned = toPlanned(input)
       const request = planned.request
       const bps = cacheable(planned)
-      const direct = send(request, bps, { stream: false })
+      const direct = send(request, bps, { stream: false, conversation })
       if (policy !== "auto" || bps.length === 0) {
         onGate?.("direct")
         return direct.pipe(withRequestSpan(bps, "direct", undefined))
@@ -354,7 +360,7 @@ export const make = (config: WarmerConfig = {}) =>
         return gated(
           bps,
           direct,
-          (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready") }),
+          (keys, gate) => send(request, bps, { stream: true, onBegun: gates.release(keys, gate, "ready"), conversation }),
           undefined,
           observed
         ).pipe(withRequestSpan(bps, () => outcome, () => waitedMs))
@@ -402,11 +408,11 @@ export const make = (config: WarmerConfig = {}) =>
         }))
       )
 
-    const warmCall = (shared: Planned, bps: ReadonlyArray<PlannedBreakpoint>) =>
+    const warmCall = (shared: Planned, bps: ReadonlyArray<PlannedBreakpoint>, conversation?: string) =>
       warmPermits.withPermits(1)(
         Effect.acquireUseRelease(
           Effect.sync(() => void warmsInFlight++),
-          () => send({ ...shared.request, max_tokens: 0, stream: false }, bps, { stream: false }),
+          () => send({ ...shared.request, max_tokens: 0, stream: false }, bps, { stream: false, conversation }),
           () => Effect.sync(() => void warmsInFlight--)
         )
       )
@@ -433,9 +439,9 @@ export const make = (config: WarmerConfig = {}) =>
       })
 
     /** a warm call over `shared`; single-flight per prefix under `auto` */
-    const establish = (shared: Planned): Effect.Effect<WarmOutcome> => {
+    const establish = (shared: Planned, conversation?: string): Effect.Effect<WarmOutcome> => {
       const bps = cacheable(shared)
-      if (policy !== "auto") return Effect.map(Effect.either(warmCall(shared, bps)), toOutcome)
+      if (policy !== "auto") return Effect.map(Effect.either(warmCall(shared, bps, conversation)), toOutcome)
       // the leader's warm call fails as an effect, so that its gate is released "failed", and its
       // waiters learn that the warm they joined did not happen
       return gated<WarmOutcome, ProviderError>(
@@ -443,7 +449,7 @@ export const make = (config: WarmerConfig = {}) =>
         // nothing cold any more: someone else's request established it since the skip rules looked
         Effect.as(metrics.recordSkippedWarm("known_warm"), { _tag: "Skipped", reason: "known_warm" }),
         (keys, gate) =>
-          Effect.map(Effect.tap(warmCall(shared, bps), () => gates.release(keys, gate, "ready")), (r) => ({
+          Effect.map(Effect.tap(warmCall(shared, bps, conversation), () => gates.release(keys, gate, "ready")), (r) => ({
             _tag: "Warmed",
             usage: r.usage
           })),
@@ -524,7 +530,7 @@ export const make = (config: WarmerConfig = {}) =>
 
     const fanOut = (input: FanOut): Effect.Effect<FanOutResult> => {
       const shared = toPlanned(input.shared)
-      const each = (r: MessagesRequest | Planned) => Effect.either(gatedRequest(r))
+      const each = (r: MessagesRequest | Planned) => Effect.either(gatedRequest(r, undefined, input.conversation))
       const concurrency = input.concurrency ?? "unbounded"
       const requests = concurrency === "unbounded"
         ? concurrently(input.requests.map(each))
@@ -534,7 +540,7 @@ export const make = (config: WarmerConfig = {}) =>
           if (Option.isSome(skip)) {
             return Effect.as(metrics.recordSkippedWarm(skip.value), { _tag: "Skipped", reason: skip.value })
           }
-          return policy === "always" || method === "warm-call" ? establish(shared) : Effect.succeed(undefined)
+          return policy === "always" || method === "warm-call" ? establish(shared, input.conversation) : Effect.succeed(undefined)
         }),
         withWarmSpan(shared),
         Effect.flatMap((warm) =>

@@ -150,7 +150,9 @@ export const sentOf = (request: MessagesRequest, minTokens: number, sentAt: numb
 }
 
 /**
- * The conversation the calls of the current fiber belong to (the Pipeline sets it per turn).
+ * The conversation the calls of the current fiber belong to, for calls that do not say (the Pipeline
+ * passes each turn's conversation to the warmer itself, `FanOut.conversation`; a caller of the warmer
+ * sets this with `Effect.locally`).
  *
  * @since 0.3.0
  * @category fiber refs

@@ -29,7 +29,6 @@ import type { Position } from "./Prefix.js"
 import { commonTokens, positions, samePrompt } from "./Prefix.js"
 import { LruMap } from "./internal/lru.js"
 import * as PrefixLock from "./PrefixLock.js"
-import * as MissDiagnosis from "./MissDiagnosis.js"
 import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
@@ -329,7 +328,8 @@ export const make = (options: PipelineOptions = {}) =>
                 : {})
             })).pipe(withSpan("prompt_cache.plan"))
             return Effect.zipRight(planned, Effect.map(
-              warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency }),
+              // its calls are of this conversation: the miss diagnosis compares each with the one before
+              warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency, conversation: input.sessionId }),
               (result): TurnResult => {
                 session.previousSharedPositions = sharedPositions
                 observeReads(session, pruned.cold || pruned.decision._tag === "Applied", positions(conversation), minTokens, result)
@@ -368,8 +368,6 @@ export const make = (options: PipelineOptions = {}) =>
           })
         )
       }).pipe(
-        // its calls are of this conversation: the miss diagnosis compares each with the one before
-        Effect.locally(MissDiagnosis.currentConversation, input.sessionId),
         withSpan("prompt_cache.turn", () => ({
           attributes: {
             [GenAi.requestModel]: input.conversation.model,

@@ -98,7 +98,12 @@ const knownReasons = new Set([
 export type Send = (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
-  options: { readonly stream: boolean; readonly onBegun?: Effect.Effect<unknown> | undefined }
+  options: {
+    readonly stream: boolean
+    readonly onBegun?: Effect.Effect<unknown> | undefined
+    /** the conversation the call is of (default: the fiber's `MissDiagnosis.currentConversation`) */
+    readonly conversation?: string | undefined
+  }
 ) => Effect.Effect<Response, ProviderError>
 
 /** @internal */
@@ -112,7 +117,12 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
   return (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
-  options: { readonly stream: boolean; readonly onBegun?: Effect.Effect<unknown> | undefined }
+  options: {
+    readonly stream: boolean
+    readonly onBegun?: Effect.Effect<unknown> | undefined
+    /** the conversation the call is of (default: the fiber's `MissDiagnosis.currentConversation`) */
+    readonly conversation?: string | undefined
+  }
 ): Effect.Effect<Response, ProviderError> => {
   const kind = request.max_tokens === 0 ? "warm" : "request"
   // once per call, so written as few effects as it takes (times read from the fiber's clock)
@@ -124,7 +134,7 @@ export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions
     let misses: ReadonlyArray<MissDiagnosis.Miss> = []
     let apiDiagnosis: { readonly reason: string; readonly agrees: boolean } | undefined
     const attempt = Effect.withFiberRuntime<Response, ProviderError>((fiber) => {
-      const conversation = fiber.getFiberRef(MissDiagnosis.currentConversation)
+      const conversation = options.conversation ?? fiber.getFiberRef(MissDiagnosis.currentConversation)
       sentAt = clock.unsafeCurrentTimeMillis()
       begunAt = undefined
       observedAtBegun = false
