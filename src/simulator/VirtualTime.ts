@@ -38,7 +38,7 @@ const SLICE_MS = 50
 interface Sleeper {
   readonly deadline: number
   readonly seq: number
-  wake: (() => void) | undefined
+  readonly wake: () => void
 }
 
 /** earlier deadline first; at the same deadline, the later sleeper first (as TestClock) */
@@ -59,18 +59,18 @@ class VirtualClock implements Clock.Clock {
   }
   readonly currentTimeNanos = Effect.sync(() => this.unsafeCurrentTimeNanos())
   sleep(duration: Duration.Duration): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const ms = Duration.toMillis(duration)
-      if (!(ms > 0)) return Effect.void
-      // a positive sleep always moves time, even one too short for the clock's precision (a loop
-      // that sleeps until a moment a float away would otherwise never let time pass)
+    const ms = Duration.toMillis(duration)
+    if (!(ms > 0)) return Effect.void
+    // no canceler: an interrupted sleep stays queued (the time still passes when its turn comes, as
+    // TestClock's) and its wake-up reaches a fiber that has moved on, which ignores it. A canceler
+    // would wrap every sleep in an interruption handler — a simulated call sleeps twice, a session
+    // between turns, and that handler was ~7 of the runtime's ~270 steps per simulated request each
+    return Effect.async<void>((resume) => {
+      // read at the sleep, not when it was built; a positive sleep always moves time, even one too
+      // short for the clock's precision (a loop that sleeps until a moment a float away would
+      // otherwise never let time pass)
       const deadline = Math.max(this.now + ms, this.now === 0 ? Number.MIN_VALUE : this.now * (1 + Number.EPSILON))
-      return Effect.async<void>((resume) => {
-        const sleeper: Sleeper = { deadline, seq: this.seq++, wake: () => resume(Effect.void) }
-        this.sleepers.push(sleeper)
-        // an interrupted sleep is dropped (the time still passes when its turn comes, as TestClock's)
-        return Effect.sync(() => void (sleeper.wake = undefined))
-      })
+      this.sleepers.push({ deadline, seq: this.seq++, wake: () => resume(Effect.void) })
     })
   }
   /** wakes the next sleeper, moving the clock to its deadline; false when nobody sleeps (for ever) */
@@ -80,7 +80,7 @@ class VirtualClock implements Clock.Clock {
     if (next === undefined || !Number.isFinite(next.deadline)) return false
     this.sleepers.pop()
     this.now = Math.max(this.now, next.deadline)
-    next.wake?.()
+    next.wake()
     return true
   }
 }
