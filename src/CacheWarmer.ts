@@ -37,6 +37,7 @@ import * as GateTable from "./internal/gateTable.js"
 import * as KeepAlive from "./internal/keepAlive.js"
 import * as ReplicaLock from "./internal/replicaLock.js"
 import * as Sender from "./internal/sender.js"
+import * as MissDiagnosis from "./MissDiagnosis.js"
 import { annotate, PromptCache, shortFingerprint, withSpan } from "./Telemetry.js"
 import { LanguageModel, scopedKey } from "./LanguageModel.js"
 import { local as localLock, PrefixLock } from "./PrefixLock.js"
@@ -164,6 +165,8 @@ export interface WarmerState {
   readonly gates: number
   readonly warmsInFlight: number
   readonly keepAlives: number
+  /** conversations whose last prompt the miss diagnosis keeps (until `forgetConversation`) */
+  readonly conversations: number
 }
 
 /**
@@ -201,6 +204,11 @@ export interface CacheWarmerService {
    * it (a user who has left sends nothing more; a refresh would be a read paid for nothing)
    */
   readonly release: (fingerprint: string) => Effect.Effect<void>
+  /**
+   * the conversation has ended: what the warmer keeps of it goes (the miss diagnosis's copy of its
+   * last prompt, which a long service would otherwise keep for its last 10,000 conversations)
+   */
+  readonly forgetConversation: (conversation: string) => Effect.Effect<void>
 }
 
 /**
@@ -279,7 +287,8 @@ export const make = (config: WarmerConfig = {}) =>
         ? Effect.clockWith((clock) => Effect.sync(() => coldAt(bps, clock.unsafeCurrentTimeMillis(), view)))
         : Effect.map(Effect.filter(bps, (b) => Effect.map(isWarm(registry, b.fingerprint, margin), (w) => !w)), keysOf)
 
-    const send = Sender.make({ lm, metrics, pricing, registry, schedule })
+    const ledger = MissDiagnosis.makeLedger()
+    const send = Sender.make({ lm, metrics, pricing, registry, schedule, ledger })
 
     /**
      * The check of the gates and the opening of a gate are one synchronous step (`gates.decide`), so
@@ -558,9 +567,15 @@ export const make = (config: WarmerConfig = {}) =>
       requestObserved: gatedRequest,
       warm: (shared) => warm(toPlanned(shared)),
       fanOut,
-      state: Effect.sync(() => ({ gates: gates.size(), warmsInFlight, keepAlives: keepAlive?.size() ?? 0 })),
+      state: Effect.sync(() => ({
+        gates: gates.size(),
+        warmsInFlight,
+        keepAlives: keepAlive?.size() ?? 0,
+        conversations: ledger.conversations()
+      })),
       warmKey,
-      release: (fingerprint) => keepAlive === undefined ? Effect.void : keepAlive.release(warmKey(fingerprint))
+      release: (fingerprint) => keepAlive === undefined ? Effect.void : keepAlive.release(warmKey(fingerprint)),
+      forgetConversation: (conversation) => Effect.sync(() => ledger.forget(conversation))
     }
     return service
   })

@@ -204,6 +204,10 @@ export interface Ledger {
   readonly begun: (ticket: Ticket) => void
   /** its usage is known: the reasons of what it wrote, and the ledger updated with its writes and read */
   readonly settle: (ticket: Ticket, usage: Usage, readableAt: number) => ReadonlyArray<Miss>
+  /** the conversation has ended: its previous prompt is no longer kept */
+  readonly forget: (conversation: string) => void
+  /** how many conversations' previous prompts are kept (for leak checks) */
+  readonly conversations: () => number
 }
 
 /** a reason for the positions up to `until` (a position index) */
@@ -439,7 +443,13 @@ export const makeLedger = (options: LedgerOptions = {}): Ledger => {
     return mergeMisses(misses)
   }
 
-  return { send, begun, settle }
+  return {
+    send,
+    begun,
+    settle,
+    forget: (conversation) => void previousOf.delete(conversation),
+    conversations: () => previousOf.size
+  }
 }
 
 /** one entry per (reason, where), tokens added */

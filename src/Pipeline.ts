@@ -397,7 +397,7 @@ export const make = (options: PipelineOptions = {}) =>
             : metrics.recordSession(Pricing.microsToUsd(state.costMicros))
           // nobody will read the conversation's own prefix again: keep-alive lets it go
           const released = state?.lastSharedFingerprint === undefined ? Effect.void : warmer.release(state.lastSharedFingerprint)
-          return Effect.zipRight(Effect.zipRight(ended, released), pruner.forget(id))
+          return Effect.zipRight(Effect.zipRight(Effect.zipRight(ended, released), pruner.forget(id)), warmer.forgetConversation(id))
         })
     }
     return service

@@ -45,7 +45,7 @@ describe("CacheWarmer", () => {
         expect(cs).toHaveLength(1000)
         expect(writes(cs)).toHaveLength(1)
         expect(reads(cs)).toHaveLength(999)
-        expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+        expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
       }).pipe(Effect.provide(warmerLayer({ policy: "auto" }, { sim: { latency: { outputMsPerToken: 0 } }, registry }))), 60_000)
   }
 
@@ -172,7 +172,7 @@ describe("CacheWarmer", () => {
       const [a, b] = yield* runFor(Effect.all([warmer.fanOut(fanOut(3)), warmer.fanOut(fanOut(3))], { concurrency: "unbounded" }))
       expect([a.warm?._tag, b.warm?._tag].sort()).toEqual(["Failed", "JoinedFailed"])
       expect([...a.responses, ...b.responses].every(Either.isRight)).toBe(true)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
     }).pipe(Effect.provide(warmerLayer(
       { policy: "auto", method: "warm-call", retry: RetryPolicy.none },
       // the warm call fails after 500 ms of provider time: the second fan-out decides while it is in flight
@@ -193,7 +193,7 @@ describe("CacheWarmer", () => {
       const results = yield* runFor(warmer.fanOut(fanOut(3)))
       expect(results.responses.filter(Either.isLeft)).toHaveLength(1)
       expect(results.responses.filter(Either.isRight)).toHaveLength(2)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
     }).pipe(Effect.provide(warmerLayer(
       { policy: "auto", retry: RetryPolicy.none },
       { failWhen: (_, n) => (n === 0 ? new Overloaded({ detail: "busy" }) : undefined) }
@@ -215,7 +215,7 @@ describe("CacheWarmer", () => {
       expect(results).toHaveLength(2)
       expect(writes(yield* calls)).toHaveLength(2)
       yield* Fiber.interrupt(leader)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
     }).pipe(Effect.provide(warmerLayer({ policy: "auto", maxWaitMs: 30_000 }, { failWhen: (_, n) => (n === 0 ? "hang" : undefined) }))))
 
   it.effect("an interrupted leader: a waiter takes over, still one write", () =>
@@ -235,7 +235,7 @@ describe("CacheWarmer", () => {
       expect(cs[0]!.outcome).toBe("interrupted")
       expect(writes(cs)).toHaveLength(1)
       expect(reads(cs)).toHaveLength(2)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
     }).pipe(Effect.provide(warmerLayer({ policy: "auto" }))))
 
   it.effect("no gate or permit leaks under many interrupted fibers", () =>
@@ -255,7 +255,7 @@ describe("CacheWarmer", () => {
       yield* Effect.forEach(fibers.slice(0, 100), Fiber.interrupt)
       yield* TestClock.adjust("5 minutes")
       yield* Effect.forEach(fibers, Fiber.await)
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
       // and the warmer still works
       const after = yield* runFor(warmer.fanOut(fanOut(3, 5000, "after")))
       expect(after.responses.every(Either.isRight)).toBe(true)
@@ -271,7 +271,7 @@ describe("CacheWarmer", () => {
       yield* Fiber.interrupt(fiber)
       const cs = yield* calls
       expect(cs.map((c) => c.outcome)).toEqual(["interrupted", "interrupted", "interrupted"])
-      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0 })
+      expect(yield* warmer.state).toEqual({ gates: 0, warmsInFlight: 0, keepAlives: 0, conversations: 0 })
     }).pipe(Effect.provide(warmerLayer({ policy: "auto" }))))
 
   it.live("a warmer built in an uninterruptible region still closes with its scope (the watchdog stays interruptible)", () =>

@@ -147,6 +147,17 @@ describe("MissDiagnosis: each reason from what was sent", () => {
     expect(sent(turn2, 10, read)).toEqual([{ reason: "first_sight", tokens: lastBreakpoint(turn2) - read }])
   })
 
+  it("a conversation's last prompt is kept until the conversation is forgotten", () => {
+    const ledger = MissDiagnosis.makeLedger()
+    for (const id of ["a", "b"]) {
+      const r = request(history(3, id))
+      ledger.settle(ledger.send(MissDiagnosis.sentOf(r, 1024, 0, id)), usage(r, 0), 1)
+    }
+    expect(ledger.conversations()).toBe(2)
+    ledger.forget("a")
+    expect(ledger.conversations()).toBe(1)
+  })
+
   it("another tool_choice or thinking setting: setting_changed", () => {
     const ledger = MissDiagnosis.makeLedger()
     const plain = request(history(3))

@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../src/CacheMetrics.js"
+import * as CacheWarmer from "../src/CacheWarmer.js"
 import * as ContextPruner from "../src/ContextPruner.js"
 import * as SimulatedPipeline from "../src/simulator/SimulatedPipeline.js"
 import * as Pipeline from "../src/Pipeline.js"
@@ -91,7 +92,11 @@ describe("Pipeline", () => {
       expect(session.noCacheUsd).toBeCloseTo(first.cost.noCacheUsd! + second.cost.noCacheUsd!, 9)
       // the session ends: one observation of the session-cost histogram, at its cost
       const before = yield* Metric.value(CacheMetrics.sessionCostUsd)
+      const warmer = yield* CacheWarmer.CacheWarmer
+      // the miss diagnosis keeps the conversation's last prompt until it ends
+      expect((yield* warmer.state).conversations).toBe(1)
       yield* pipeline.forget("costed")
+      expect((yield* warmer.state).conversations).toBe(0)
       expect(yield* pipeline.sessionCost("costed")).toEqual(Option.none())
       const after = yield* Metric.value(CacheMetrics.sessionCostUsd)
       expect(after.count - before.count).toBe(1)

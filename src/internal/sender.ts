@@ -43,6 +43,8 @@ export interface SenderOptions {
   readonly schedule: RetrySchedule
   /** prices each call's cost into its span */
   readonly pricing?: PricingService | undefined
+  /** the miss diagnosis's ledger (default: a fresh one) */
+  readonly ledger?: MissDiagnosis.Ledger | undefined
 }
 
 /** what a call's answer adds to its span: its usage (a write the provider did not report left out), its cost */
@@ -107,8 +109,7 @@ export type Send = (
 ) => Effect.Effect<Response, ProviderError>
 
 /** @internal */
-export const make = ({ lm, metrics, pricing, registry, schedule }: SenderOptions): Send => {
-  const ledger = MissDiagnosis.makeLedger()
+export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing, registry, schedule }: SenderOptions): Send => {
   const prints: Prints = new LruMap(10_000)
   const minTokensOf = (model: string) => {
     const price = pricing?.lookup(model)
