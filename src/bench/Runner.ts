@@ -212,14 +212,18 @@ export const runWorkload = (
     const session = (s: number) =>
       Effect.gen(function*() {
         let conversation: MessagesRequest | undefined
-        hours.at(yield* hourNow).sessionsStarted++
+        // the fiber's clock, read synchronously at each turn (a clock read per turn as an effect is
+        // several runtime steps, for every turn of a simulation)
+        const clock = yield* Effect.clock
+        const hourNow = () => Math.floor((clock.unsafeCurrentTimeMillis() - started) / HOUR_MS)
+        hours.at(hourNow()).sessionsStarted++
         for (let t = 0; t < workload.turns.length; t++) {
           if (fatal) break
           const turn = workload.turns[t]!
           if (turn.idleSeconds !== undefined && turn.idleSeconds > 0) {
             yield* Effect.sleep(Duration.seconds(turn.idleSeconds * (options.idleScale ?? 1)))
           }
-          const hour = hours.at(yield* hourNow)
+          const hour = hours.at(hourNow())
           conversation = Workload.conversationAt(workload, s, t, conversation)
           if (strategy === "server" && t === 0) conversation = { ...conversation, ...serverFields }
           const result = yield* pipeline.turn({
@@ -267,7 +271,6 @@ export const runWorkload = (
       })
 
     const started = yield* Clock.currentTimeMillis
-    const hourNow = Effect.map(Clock.currentTimeMillis, (now) => Math.floor((now - started) / HOUR_MS))
     const buildReport = Effect.gen(function*() {
     const elapsedMs = (yield* Clock.currentTimeMillis) - started
     const snap = yield* metrics.snapshot

@@ -154,25 +154,24 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
         }))
     }).pipe(
       // a failed or interrupted attempt is no writer in flight any more; a successful one is diagnosed
-      Effect.onExit((exit) => Effect.sync(() => exit._tag === "Failure" && ticket !== undefined && ledger.begun(ticket))),
-      Effect.tap((response) =>
-        Effect.suspend(() => {
-          misses = ticket === undefined
-            ? []
-            : MissDiagnosis.withContextEdits(
-              ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis()),
-              (response.contextEdits ?? []).reduce((n, e) => n + e.clearedInputTokens, 0)
-            )
-          apiDiagnosis = apiDiagnosisOf(prints, request, response)
-          return annotate(() => ({
-            ...responseAttributes(response, pricing),
-            ...missAttributes(misses),
-            ...(apiDiagnosis !== undefined
-              ? { [PromptCache.apiMissReason]: apiDiagnosis.reason, [PromptCache.apiMissAgrees]: apiDiagnosis.agrees }
-              : {})
-          }))
-        })
-      ),
+      Effect.onExit((exit) => {
+        if (exit._tag === "Failure") return Effect.sync(() => ticket !== undefined && ledger.begun(ticket))
+        const response = exit.value
+        misses = ticket === undefined
+          ? []
+          : MissDiagnosis.withContextEdits(
+            ledger.settle(ticket, response.usage, begunAt ?? clock.unsafeCurrentTimeMillis()),
+            (response.contextEdits ?? []).reduce((n, e) => n + e.clearedInputTokens, 0)
+          )
+        apiDiagnosis = apiDiagnosisOf(prints, request, response)
+        return annotate(() => ({
+          ...responseAttributes(response, pricing),
+          ...missAttributes(misses),
+          ...(apiDiagnosis !== undefined
+            ? { [PromptCache.apiMissReason]: apiDiagnosis.reason, [PromptCache.apiMissAgrees]: apiDiagnosis.agrees }
+            : {})
+        }))
+      }),
       // one span per attempt, named as the GenAI conventions name a call; retries are siblings
       withSpan(`chat ${request.model}`, () => ({
         kind: "client",
@@ -188,9 +187,9 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
       }))
     )
     return RetryPolicy.retry(attempt, schedule, (e) => metrics.recordRetry(kind, e._tag)).pipe(
-      Effect.tapError((error) => metrics.recordFailure(kind, error._tag)),
-      Effect.tap((response) =>
-        Effect.suspend(() => {
+      Effect.tapBoth({
+        onFailure: (error) => metrics.recordFailure(kind, error._tag),
+        onSuccess: (response) => {
           const recorded = metrics.recordCall({
             call: kind,
             model: request.model,
@@ -205,8 +204,8 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
           return !observedAtBegun
             ? Effect.zipRight(observe(registry, bps, response.usage, sentAt), recorded)
             : recorded
-        })
-      )
+        }
+      })
     )
   })
 }

@@ -13,7 +13,6 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -365,7 +364,9 @@ export const make = (config: SimulatorConfig = {}) =>
         }))
         const all = positions(edited?.request ?? request)
         const bps = breakpoints(edited?.request ?? request, all)
-        const startedAt = yield* Clock.currentTimeMillis
+        // the fiber's clock, read synchronously at each step of the call
+        const clock = yield* Effect.clock
+        const startedAt = clock.unsafeCurrentTimeMillis()
         const record: CallRecord = {
           id,
           requestId,
@@ -414,7 +415,7 @@ export const make = (config: SimulatorConfig = {}) =>
           yield* sleepMs(
             latency.baseMs + (latency.uncachedMsPer1k * uncached + latency.cachedMsPer1k * u.cacheRead) / 1000
           )
-          const begunAt = yield* Clock.currentTimeMillis
+          const begunAt = clock.unsafeCurrentTimeMillis()
           underWay.done()
           if (!commitOnArrival) commit(store, cachePlan, startedAt, begunAt)
           record.begunAt = begunAt
@@ -452,7 +453,7 @@ export const make = (config: SimulatorConfig = {}) =>
             usage,
             requestId
           }
-          record.completedAt = yield* Clock.currentTimeMillis
+          record.completedAt = clock.unsafeCurrentTimeMillis()
           record.usage = usage
           record.outcome = "success"
           return response
