@@ -33,7 +33,7 @@ import * as Pricing from "./Pricing.js"
 import type { CacheTtl, ContentBlock, Message, MessagesRequest } from "./Prompt.js"
 import type { ProviderError } from "./ProviderError.js"
 import type { Response, Usage } from "./Response.js"
-import { annotate, GenAi, PromptCache, shortFingerprint, withSpan } from "./Telemetry.js"
+import { annotate, GenAi, PromptCache, shortFingerprint, tracingWith, withSpan } from "./Telemetry.js"
 import * as WarmRegistry from "./WarmRegistry.js"
 
 /**
@@ -262,8 +262,11 @@ export const make = (options: PipelineOptions = {}) =>
         : Effect.forEach(entries, ([rule, tokens]) => metrics.recordPruned(rule, tokens), { discard: true })
     }
 
-    // once per turn, so written as few effects as it takes (times read from the fiber's clock)
-    const turn = (input: TurnInput): Effect.Effect<TurnResult> =>
+    // once per turn, so written as few effects as it takes (times read from the fiber's clock; spans
+    // and their attributes built only when spans are made)
+    const turn = (input: TurnInput): Effect.Effect<TurnResult> => tracingWith((traced) => tracedTurn(input, traced))
+
+    const tracedTurn = (input: TurnInput, traced: boolean): Effect.Effect<TurnResult> =>
       Effect.clockWith((clock) => {
         const start = clock.unsafeCurrentTimeMillis()
         const session = sessionOf(input.sessionId)
@@ -286,16 +289,21 @@ export const make = (options: PipelineOptions = {}) =>
               rewriteTtl: session.lastSharedTtl,
               missRate: session.expectedReads > 0 ? session.missedReads / session.expectedReads : 0
             }).pipe(
-              Effect.map((pruned) => ({ ...pruned, cold })),
-              // the price decision, the rules applied and the tokens removed — never what they were
-              Effect.tap((pruned) =>
-                annotate(() => ({
-                  [PromptCache.pruneDecision]: pruned.decision === undefined ? "none" : `${pruned.decision._tag}:${pruned.decision.reason}`,
-                  [PromptCache.pruneRules]: Object.keys(pruned.newlyPruned).join(","),
-                  [PromptCache.prunedTokens]: Object.values(pruned.newlyPruned).reduce((a, b) => a + b, 0)
-                }))
-              ),
-              withSpan("prompt_cache.prune")
+              Effect.map((pruned) => ({ cold, ...pruned })),
+              (pruning) =>
+                traced
+                  ? pruning.pipe(
+                    // the price decision, the rules applied and the tokens removed — never what they were
+                    Effect.tap((pruned) =>
+                      annotate(() => ({
+                        [PromptCache.pruneDecision]: pruned.decision === undefined ? "none" : `${pruned.decision._tag}:${pruned.decision.reason}`,
+                        [PromptCache.pruneRules]: Object.keys(pruned.newlyPruned).join(","),
+                        [PromptCache.prunedTokens]: Object.values(pruned.newlyPruned).reduce((a, b) => a + b, 0)
+                      }))
+                    ),
+                    withSpan("prompt_cache.prune")
+                  )
+                  : pruning
             )
           ),
           Effect.tap((pruned) => recordPruned(pruned.newlyPruned)),
@@ -327,7 +335,7 @@ export const make = (options: PipelineOptions = {}) =>
                 ? { [PromptCache.fingerprint]: shortFingerprint(sharedPlan.shared.fingerprint), [PromptCache.ttl]: sharedPlan.shared.ttl }
                 : {})
             })).pipe(withSpan("prompt_cache.plan"))
-            return Effect.zipRight(planned, Effect.map(
+            const fannedOut = Effect.map(
               // its calls are of this conversation: the miss diagnosis compares each with the one before
               warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency, conversation: input.sessionId }),
               (result): TurnResult => {
@@ -356,26 +364,31 @@ export const make = (options: PipelineOptions = {}) =>
               }
             ).pipe(
               // keep-alive lets the superseded prefix go
-              Effect.tap(() => (superseded === undefined ? Effect.void : warmer.release(superseded))),
-              // the turn's cost and the session's so far, on the turn's span
-              Effect.tap((result) =>
+              Effect.tap(() => (superseded === undefined ? Effect.void : warmer.release(superseded)))
+            )
+            if (!traced) return fannedOut
+            return Effect.zipRight(
+              planned,
+              Effect.tap(fannedOut, (result) =>
+                // the turn's cost and the session's so far, on the turn's span
                 annotate(() => ({
                   ...(result.cost.usd !== null ? { [PromptCache.costUsd]: result.cost.usd } : {}),
                   ...(Number.isNaN(session.costMicros) ? {} : { [PromptCache.sessionCostUsd]: Pricing.microsToUsd(session.costMicros) })
-                }))
-              )
-            ))
+                })))
+            )
           })
         )
-      }).pipe(
-        withSpan("prompt_cache.turn", () => ({
-          attributes: {
-            [GenAi.requestModel]: input.conversation.model,
-            [GenAi.conversationId]: input.sessionId,
-            [PromptCache.requests]: input.prompts.length,
-            [PromptCache.warming]: warmer.policy
-          }
-        }))
+      }).pipe((turned) =>
+        traced
+          ? withSpan("prompt_cache.turn", () => ({
+            attributes: {
+              [GenAi.requestModel]: input.conversation.model,
+              [GenAi.conversationId]: input.sessionId,
+              [PromptCache.requests]: input.prompts.length,
+              [PromptCache.warming]: warmer.policy
+            }
+          }))(turned)
+          : turned
       )
 
     const service: PipelineService = {

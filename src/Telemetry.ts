@@ -107,6 +107,20 @@ const spanIn = (context: Context.Context<never>): Tracer.Span | undefined => {
 }
 
 /**
+ * Runs `f` told whether spans are made here: a tracer other than the built-in one is installed and
+ * tracing is on — when {@link withSpan} makes a span and {@link annotate} has one to write on. Code
+ * that runs for every request asks once and leaves its spans and attributes out when there are none
+ * (each {@link withSpan} or {@link annotate} asks on its own, a step of the runtime each time).
+ *
+ * @since 0.4.0
+ * @category spans
+ */
+export const tracingWith = <A, E, R>(f: (tracing: boolean) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime((fiber) =>
+    f(fiber.currentTracer !== builtInTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled))
+  )
+
+/**
  * Sets attributes on the current span (given, or computed only when there is one). Unlike
  * `Effect.annotateCurrentSpan`, costs nothing when there is no span (tracing off), where that builds
  * an exception to learn it.
