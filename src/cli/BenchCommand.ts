@@ -7,7 +7,6 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Overhead from "../bench/Overhead.js"
-import * as ProxyBenchmark from "../bench/ProxyBenchmark.js"
 import * as PrunerBenchmark from "../bench/PrunerBenchmark.js"
 import * as PruningComparison from "../bench/PruningComparison.js"
 import * as Replicas from "../bench/Replicas.js"
@@ -168,6 +167,8 @@ export const handle = (cmd: Args) =>
       if (!cmd.json) yield* Console.log(`curves written to ${curvesFile}`)
     }
     if (cmd.proxy === true) {
+      // imported only here: the proxy, its HTTP server and the SDKs it is measured with
+      const ProxyBenchmark = yield* Effect.promise(() => import("../bench/ProxyBenchmark.js"))
       yield* Console.log(ProxyBenchmark.render(yield* ProxyBenchmark.run()))
     }
     if (cmd.overhead) {

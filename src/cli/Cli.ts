@@ -9,16 +9,23 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Demo from "../bench/Demo.js"
-import * as BenchCommand from "./BenchCommand.js"
-import * as RunCommand from "./RunCommand.js"
-import * as ProxyCommand from "./ProxyCommand.js"
-import * as ServeCommand from "./ServeCommand.js"
-import * as SoakCommand from "./SoakCommand.js"
+import type * as BenchCommand from "./BenchCommand.js"
+import type * as RunCommand from "./RunCommand.js"
+import type * as ProxyCommand from "./ProxyCommand.js"
+import type * as ServeCommand from "./ServeCommand.js"
+import type * as SoakCommand from "./SoakCommand.js"
 import * as SimulatedProvider from "../simulator/SimulatedProvider.js"
 import * as VirtualTime from "../simulator/VirtualTime.js"
 import * as Workload from "../bench/Workload.js"
 
 /** an integer flag that must lie in [min, max]: outside, one line naming the flag and the range */
+/**
+ * A command's module, imported when that command runs: the program loads what it runs (`bench` on the
+ * simulator never loads the HTTP servers of `serve` and `proxy`, nor a provider's SDK it does not use).
+ */
+const lazily = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.promise(load), run)
+
 const integerIn = (name: string, min: number, max: number) =>
   Options.integer(name).pipe(
     Options.filterMap(
@@ -90,11 +97,12 @@ const run = Command.make(
     metricsPort
   },
   (o) =>
-    RunCommand.handle({
-      ...o,
-      pruning: o.pruning,
-      method: Option.getOrUndefined(o.method)
-    })
+    lazily(() => import("./RunCommand.js"), (m: typeof RunCommand) =>
+      m.handle({
+        ...o,
+        pruning: o.pruning,
+        method: Option.getOrUndefined(o.method)
+      }))
 ).pipe(Command.withDescription("run one configuration on a workload and report what it cost"))
 
 const benchOptions = {
@@ -131,7 +139,7 @@ const benchOptions = {
   )
 }
 
-const bench = Command.make("bench", benchOptions, (o) => BenchCommand.handle(o)).pipe(
+const bench = Command.make("bench", benchOptions, (o) => lazily(() => import("./BenchCommand.js"), (m: typeof BenchCommand) => m.handle(o))).pipe(
   Command.withDescription("run off, always and auto (pruning off and on) side by side")
 )
 
@@ -162,7 +170,7 @@ const serve = Command.make(
     ),
     metricsPort
   },
-  (o) => ServeCommand.handle(o)
+  (o) => lazily(() => import("./ServeCommand.js"), (m: typeof ServeCommand) => m.handle(o))
 ).pipe(Command.withDescription("serve the simulator as a local Anthropic-compatible API"))
 
 const proxy = Command.make(
@@ -201,7 +209,7 @@ const proxy = Command.make(
     ),
     prices
   },
-  (o) => ProxyCommand.handle(o)
+  (o) => lazily(() => import("./ProxyCommand.js"), (m: typeof ProxyCommand) => m.handle(o))
 ).pipe(Command.withDescription("a caching proxy: point ANTHROPIC_BASE_URL / OPENAI_BASE_URL at it; each cold prefix is written once (REDIS_URL + PROXY_TENANT_SECRET for replicas)"))
 
 const soak = Command.make(
@@ -216,7 +224,7 @@ const soak = Command.make(
       Options.withDefault("both" as const)
     )
   },
-  (o) => SoakCommand.handle(o)
+  (o) => lazily(() => import("./SoakCommand.js"), (m: typeof SoakCommand) => m.handle(o))
 ).pipe(Command.withDescription("the reliability soak: 200 sessions with fan-out under injected faults; checks nothing is lost"))
 
 const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effect.provide(SimulatedProvider.layer())))
@@ -227,7 +235,7 @@ const demo = Command.make("demo", {}, () => VirtualTime.run(Demo.demo).pipe(Effe
  * @category commands
  */
 export const command = Command.make("effect-prompt-cache", {}, () =>
-  BenchCommand.handle({
+  lazily(() => import("./BenchCommand.js"), (m: typeof BenchCommand) => m.handle({
     workload: "agent-session",
     provider: "simulated",
     model: Option.none(),
@@ -238,7 +246,7 @@ export const command = Command.make("effect-prompt-cache", {}, () =>
     keepAlive: false,
     overhead: false,
     pruner: false
-  })).pipe(
+  }))).pipe(
     Command.withDescription("prompt caching that pays: benchmark warming and pruning strategies"),
     Command.withSubcommands([run, bench, serve, proxy, soak, demo])
   )

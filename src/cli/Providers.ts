@@ -11,10 +11,6 @@ import * as LayerM from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
-import * as AnthropicProvider from "../anthropic/AnthropicProvider.js"
-import * as Bedrock from "../anthropic/Bedrock.js"
-import * as Vertex from "../anthropic/Vertex.js"
-import * as OpenAIProvider from "../openai/OpenAIProvider.js"
 import type { ShardingOptions } from "../openai/PromptCacheKeys.js"
 import * as Workload from "../bench/Workload.js"
 import { formatParseError } from "../internal/format.js"
@@ -91,6 +87,13 @@ export const parseFaults = (spec: string): Effect.Effect<SimulatedProvider.Fault
   })
 
 /**
+ * A provider's wing, imported when that provider is chosen: each brings its SDK (tens of MB resident),
+ * which a run on the simulator never needs.
+ */
+const lazy = <M, E, R>(load: () => Promise<M>, make: (wing: M) => Layer.Layer<LanguageModel, E, R>) =>
+  LayerM.unwrapEffect(Effect.map(Effect.promise(load), make))
+
+/**
  * The provider layer: a fresh simulator (a cold cache; OpenAI models through the OpenAI provider on
  * it), or the Anthropic or OpenAI API from the environment.
  *
@@ -108,15 +111,17 @@ export const providerLayer = (
         : e as Exclude<E, ConfigError.ConfigError>)
   switch (provider) {
     case "anthropic":
-      return configured(AnthropicProvider.layerConfig())
+      return configured(lazy(() => import("../anthropic/AnthropicProvider.js"), (m) => m.layerConfig()))
     case "openai":
-      return configured(OpenAIProvider.layerConfig(undefined, { promptCacheKey: simulator.openaiKeys }))
+      return configured(
+        lazy(() => import("../openai/OpenAIProvider.js"), (m) => m.layerConfig(undefined, { promptCacheKey: simulator.openaiKeys }))
+      )
     case "bedrock":
-      return configured(Bedrock.layerBedrockConfig())
+      return configured(lazy(() => import("../anthropic/Bedrock.js"), (m) => m.layerBedrockConfig()))
     case "bedrock-mantle":
-      return configured(Bedrock.layerBedrockMantleConfig())
+      return configured(lazy(() => import("../anthropic/Bedrock.js"), (m) => m.layerBedrockMantleConfig()))
     case "vertex":
-      return configured(Vertex.layerVertexConfig())
+      return configured(lazy(() => import("../anthropic/Vertex.js"), (m) => m.layerVertexConfig()))
     case "simulated":
       // nothing here reads the simulator's call log: a short one keeps memory flat on long runs
       return SimulatedProvider.layer({ callLogLimit: 1_000, ...simulator })
