@@ -328,13 +328,6 @@ export const make = (options: PipelineOptions = {}) =>
             const plans = input.prompts.map((p) =>
               planOf(diagnostics === undefined ? withPrompt(conversation, p) : { ...withPrompt(conversation, p), ...diagnostics })
             )
-            const planned = annotate(() => ({
-              [PromptCache.breakpoints]: sharedPlan.breakpoints.length,
-              [PromptCache.sharedTokens]: sharedPlan.sharedTokens,
-              ...(sharedPlan.shared !== undefined
-                ? { [PromptCache.fingerprint]: shortFingerprint(sharedPlan.shared.fingerprint), [PromptCache.ttl]: sharedPlan.shared.ttl }
-                : {})
-            })).pipe(withSpan("prompt_cache.plan"))
             const fannedOut = Effect.map(
               // its calls are of this conversation: the miss diagnosis compares each with the one before
               warmer.fanOut({ shared: sharedPlan, requests: plans, concurrency: options.concurrency, conversation: input.sessionId }),
@@ -367,6 +360,13 @@ export const make = (options: PipelineOptions = {}) =>
               Effect.tap(() => (superseded === undefined ? Effect.void : warmer.release(superseded)))
             )
             if (!traced) return fannedOut
+            const planned = annotate(() => ({
+              [PromptCache.breakpoints]: sharedPlan.breakpoints.length,
+              [PromptCache.sharedTokens]: sharedPlan.sharedTokens,
+              ...(sharedPlan.shared !== undefined
+                ? { [PromptCache.fingerprint]: shortFingerprint(sharedPlan.shared.fingerprint), [PromptCache.ttl]: sharedPlan.shared.ttl }
+                : {})
+            })).pipe(withSpan("prompt_cache.plan"))
             return Effect.zipRight(
               planned,
               Effect.tap(fannedOut, (result) =>

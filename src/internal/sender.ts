@@ -97,15 +97,18 @@ const knownReasons = new Set([
 ])
 
 /** @internal */
+export interface SendOptions {
+  readonly stream: boolean
+  readonly onBegun?: Effect.Effect<unknown> | undefined
+  /** the conversation the call is of (default: the fiber's `MissDiagnosis.currentConversation`) */
+  readonly conversation?: string | undefined
+}
+
+/** @internal */
 export type Send = (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
-  options: {
-    readonly stream: boolean
-    readonly onBegun?: Effect.Effect<unknown> | undefined
-    /** the conversation the call is of (default: the fiber's `MissDiagnosis.currentConversation`) */
-    readonly conversation?: string | undefined
-  }
+  options: SendOptions
 ) => Effect.Effect<Response, ProviderError>
 
 /** @internal */
@@ -118,12 +121,7 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
   return (
   request: MessagesRequest,
   bps: ReadonlyArray<PlannedBreakpoint>,
-  options: {
-    readonly stream: boolean
-    readonly onBegun?: Effect.Effect<unknown> | undefined
-    /** the conversation the call is of (default: the fiber's `MissDiagnosis.currentConversation`) */
-    readonly conversation?: string | undefined
-  }
+  options: SendOptions
 ): Effect.Effect<Response, ProviderError> => {
   const kind = request.max_tokens === 0 ? "warm" : "request"
   // once per call, so written as few effects as it takes (times read from the fiber's clock)
