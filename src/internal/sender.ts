@@ -19,7 +19,7 @@ import type { ProviderError } from "../ProviderError.js"
 import type { Response } from "../Response.js"
 import type { RetrySchedule } from "../RetryPolicy.js"
 import * as RetryPolicy from "../RetryPolicy.js"
-import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, usageAttributes, withSpan } from "../Telemetry.js"
+import { annotate, event, GenAi, PromptCache, providerName, shortFingerprint, tracingWith, usageAttributes, withSpan } from "../Telemetry.js"
 import type { WarmRegistryService } from "../WarmRegistry.js"
 import { observe } from "../WarmRegistry.js"
 import { LruMap } from "./lru.js"
@@ -124,14 +124,28 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
   options: SendOptions
 ): Effect.Effect<Response, ProviderError> => {
   const kind = request.max_tokens === 0 ? "warm" : "request"
-  // once per call, so written as few effects as it takes (times read from the fiber's clock)
-  return Effect.clockWith((clock) => {
+  // once per call, so written as few effects as it takes (times read from the fiber's clock; the span,
+  // its event and attributes made only when spans are made)
+  return tracingWith((traced) => Effect.clockWith((clock) => {
     let sentAt = 0
     let begunAt: number | undefined
     let observedAtBegun = false
     let ticket: MissDiagnosis.Ticket | undefined
     let misses: ReadonlyArray<MissDiagnosis.Miss> = []
     let apiDiagnosis: { readonly reason: string; readonly agrees: boolean } | undefined
+    // one span per attempt, named as the GenAI conventions name a call; retries are siblings
+    const chatSpan = !traced ? undefined : withSpan(`chat ${request.model}`, () => ({
+      kind: "client",
+      attributes: {
+        [GenAi.operationName]: "chat",
+        [GenAi.providerName]: providerName(lm.provider),
+        [GenAi.requestModel]: request.model,
+        [GenAi.requestMaxTokens]: request.max_tokens,
+        [PromptCache.call]: kind,
+        [PromptCache.breakpoints]: bps.length,
+        ...(bps.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint) } : {})
+      }
+    }))
     const attempt = Effect.withFiberRuntime<Response, ProviderError>((fiber) => {
       const conversation = options.conversation ?? fiber.getFiberRef(MissDiagnosis.currentConversation)
       sentAt = clock.unsafeCurrentTimeMillis()
@@ -148,7 +162,7 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
           const registered = usage === undefined ? Effect.void : observe(registry, bps, usage, sentAt)
           const signalled = options.onBegun === undefined ? registered : Effect.zipRight(registered, Effect.asVoid(options.onBegun))
           // the time to first byte, as an event of the attempt's span
-          return Effect.zipRight(event("response_begun", clock.unsafeCurrentTimeNanos()), signalled)
+          return traced ? Effect.zipRight(event("response_begun", clock.unsafeCurrentTimeNanos()), signalled) : signalled
         }))
     }).pipe(
       // a failed or interrupted attempt is no writer in flight any more; a successful one is diagnosed
@@ -162,6 +176,7 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
             (response.contextEdits ?? []).reduce((n, e) => n + e.clearedInputTokens, 0)
           )
         apiDiagnosis = apiDiagnosisOf(prints, request, response)
+        if (!traced) return Effect.void
         return annotate(() => ({
           ...responseAttributes(response, pricing),
           ...missAttributes(misses),
@@ -170,19 +185,7 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
             : {})
         }))
       }),
-      // one span per attempt, named as the GenAI conventions name a call; retries are siblings
-      withSpan(`chat ${request.model}`, () => ({
-        kind: "client",
-        attributes: {
-          [GenAi.operationName]: "chat",
-          [GenAi.providerName]: providerName(lm.provider),
-          [GenAi.requestModel]: request.model,
-          [GenAi.requestMaxTokens]: request.max_tokens,
-          [PromptCache.call]: kind,
-          [PromptCache.breakpoints]: bps.length,
-          ...(bps.length > 0 ? { [PromptCache.fingerprint]: shortFingerprint(bps[bps.length - 1]!.fingerprint) } : {})
-        }
-      }))
+      (self) => (chatSpan === undefined ? self : chatSpan(self))
     )
     return RetryPolicy.retry(attempt, schedule, (e) => metrics.recordRetry(kind, e._tag)).pipe(
       Effect.tapBoth({
@@ -205,6 +208,6 @@ export const make = ({ ledger = MissDiagnosis.makeLedger(), lm, metrics, pricing
         }
       })
     )
-  })
+  }))
 }
 }
