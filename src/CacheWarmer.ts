@@ -218,11 +218,6 @@ export interface CacheWarmerService {
 export class CacheWarmer extends Context.Tag("effect-prompt-cache/CacheWarmer")<CacheWarmer, CacheWarmerService>() {}
 
 /**
- * Runs effects at once, each in a child fiber of the caller (interrupted with it), results in order.
- * What `Effect.forEach` with unbounded concurrency does, with less bookkeeping: about 15 µs for three
- * effects against 40 µs (docs/benchmarks.md, Node 20), and a fan-out runs it every turn.
- */
-/**
  * The shared request cut at its tools-and-system breakpoint, as a warm call sends it (one `.` user
  * message): the prefix every conversation over the same prompt shares.
  */
@@ -231,6 +226,11 @@ const systemOnly = (shared: Planned, system: PlannedBreakpoint): Planned => ({
   breakpoints: shared.breakpoints.filter((b) => b.index <= system.index)
 })
 
+/**
+ * Runs effects at once, each in a child fiber of the caller (interrupted with it), results in order.
+ * What `Effect.forEach` with unbounded concurrency does, with less bookkeeping: about 15 µs for three
+ * effects against 40 µs (docs/benchmarks.md, Node 20), and a fan-out runs it every turn.
+ */
 const concurrently = <A>(effects: ReadonlyArray<Effect.Effect<A>>): Effect.Effect<Array<A>> =>
   effects.length === 1
     ? Effect.map(effects[0]!, (a) => [a])

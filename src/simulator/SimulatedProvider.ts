@@ -384,7 +384,7 @@ export const make = (config: SimulatorConfig = {}) =>
         }
         log.push(record)
         // trimmed in batches (a splice per call moved the whole log each time: a 1,000-call log cost
-        // ~3% of a 20,000-request simulation); `calls` shows the last `callLogLimit`
+        // ~2% of a 20,000-request simulation); `calls` shows the last `callLogLimit`
         if (log.length >= 2 * callLogLimit) log.splice(0, log.length - callLogLimit)
         // the call's outcome on the record when a phase fails or is interrupted, and whatever
         // `always` does (one finalizer per phase: they run on every simulated call)

@@ -64,7 +64,7 @@ class VirtualClock implements Clock.Clock {
     // no canceler: an interrupted sleep stays queued (the time still passes when its turn comes, as
     // TestClock's) and its wake-up reaches a fiber that has moved on, which ignores it. A canceler
     // would wrap every sleep in an interruption handler — a simulated call sleeps twice, a session
-    // between turns, and that handler was ~7 of the runtime's ~270 steps per simulated request each
+    // between turns, and each handler is several of the runtime's steps
     return Effect.async<void>((resume) => {
       // read at the sleep, not when it was built; a positive sleep always moves time, even one too
       // short for the clock's precision (a loop that sleeps until a moment a float away would
